@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+// CHAIN: distributed self-supervised video hashing.
+// Layers (each imports only the ones above it): system libraries → ChainNumerics → ChainNN →
+// (model/objectives) → ChainStorage (HDF5) → ChainDistributed (MPI) → training → CLI.
+// See docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "CHAIN",
+    products: [
+        .executable(name: "chain-train", targets: ["ChainTrainTool"]),
+        .executable(name: "chain-bench", targets: ["ChainBenchTool"]),
+        .library(name: "ChainNN", targets: ["ChainNN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+
+        // Engine.
+        .target(name: "ChainNumerics", dependencies: ["COpenBLAS"]),
+        .target(name: "ChainNN", dependencies: ["ChainNumerics"]),
+        .target(name: "ChainStorage", dependencies: ["CHDF5"]),
+        .target(name: "ChainDistributed", dependencies: ["CMPI"]),
+        .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
+
+        // Executables.
+        .executableTarget(name: "ChainTrainTool", dependencies: [
+            "ChainToy", "ChainDistributed",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/chain-train"),
+        .executableTarget(name: "ChainBenchTool", dependencies: [
+            "ChainNN",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/chain-bench"),
+        // Scenarios the test suite runs under `mpirun -np N` (not installed for users).
+        .executableTarget(name: "chain-testkit", dependencies: ["ChainDistributed", "ChainToy"],
+                          path: "Sources/chain-testkit"),
+
+        // Tests.
+        .target(name: "ChainTestSupport", dependencies: ["ChainNN"], path: "Tests/ChainTestSupport"),
+        .testTarget(name: "ChainNumericsTests", dependencies: ["ChainNumerics", "ChainTestSupport"]),
+        .testTarget(name: "ChainNNTests", dependencies: ["ChainNN", "ChainToy", "ChainTestSupport"]),
+        .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
+        .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "chain-testkit"]),
+    ]
+)

@@ -1,0 +1,175 @@
+import CMPI
+import Foundation
+
+/// A reduction applied element-wise by collectives.
+public enum ReductionOp: Sendable {
+    case sum, max, min
+
+    var mpi: MPI_Op {
+        switch self {
+        case .sum: chain_mpi_op_sum()
+        case .max: chain_mpi_op_max()
+        case .min: chain_mpi_op_min()
+        }
+    }
+}
+
+/// The MPI world: this process's rank, the world size and the collectives training needs,
+/// over flat buffers.
+///
+/// Like Horovod's, it knows nothing about models: callers pass the flat parameter or
+/// gradient buffer. A plain process (no mpirun) is a valid world of size 1, in which every
+/// collective is a local copy. MPI errors are fatal for the whole job (MPI's default), so a
+/// failing rank never leaves the others hanging in a collective.
+public final class Communicator: @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+    let comm: MPI_Comm
+
+    private nonisolated(unsafe) static var shared: Communicator?
+    private static let initLock = NSLock()
+
+    private init(comm: MPI_Comm) {
+        self.comm = comm
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(comm, &r)
+        MPI_Comm_size(comm, &s)
+        rank = Int(r)
+        size = Int(s)
+    }
+
+    /// The world communicator; initialises MPI on first use (thread level FUNNELED: only
+    /// the thread that initialised MPI calls it).
+    public static func world() -> Communicator {
+        initLock.lock()
+        defer { initLock.unlock() }
+        if let shared { return shared }
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized == 0 {
+            var provided: Int32 = 0
+            MPI_Init_thread(nil, nil, chain_mpi_thread_funneled(), &provided)
+        }
+        let c = Communicator(comm: chain_mpi_comm_world())
+        shared = c
+        return c
+    }
+
+    /// A world of one holding only this process (MPI_COMM_SELF): runs a single-process
+    /// computation inside a multi-rank job, e.g. a reference for an equivalence check.
+    public static var local: Communicator {
+        _ = world()
+        return Communicator(comm: chain_mpi_comm_self())
+    }
+
+    /// Whether this is rank 0, which logs, checkpoints and evaluates.
+    public var isRoot: Bool { rank == 0 }
+
+    // MARK: Reductions
+
+    /// In-place element-wise reduction across all ranks.
+    public func allReduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReductionOp = .sum) {
+        guard size > 1, buffer.count > 0 else { return }
+        MPI_Allreduce(chain_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), chain_mpi_float(), op.mpi, comm)
+    }
+
+    /// In-place element-wise reduction of doubles.
+    public func allReduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReductionOp = .sum) {
+        guard size > 1, buffer.count > 0 else { return }
+        MPI_Allreduce(chain_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), chain_mpi_double(), op.mpi, comm)
+    }
+
+    /// The reduction of one value over all ranks.
+    public func allReduce(_ value: Double, _ op: ReductionOp = .sum) -> Double {
+        var v = value
+        withUnsafeMutablePointer(to: &v) { allReduce(UnsafeMutableBufferPointer(start: $0, count: 1), op) }
+        return v
+    }
+
+    /// The reduction of one integer over all ranks.
+    public func allReduce(_ value: Int, _ op: ReductionOp = .sum) -> Int {
+        guard size > 1 else { return value }
+        var v = Int64(value)
+        MPI_Allreduce(chain_mpi_in_place(), &v, 1, chain_mpi_int64(), op.mpi, comm)
+        return Int(v)
+    }
+
+    // MARK: Gathers and their adjoint
+
+    /// Concatenates every rank's `send` (all the same length) in rank order into `receive`
+    /// (size·send.count floats) on every rank.
+    public func allGather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>) {
+        precondition(receive.count == send.count * size, "allGather: receive \(receive.count) != \(size)×\(send.count)")
+        if size == 1 { if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return }
+        MPI_Allgather(send.baseAddress, Int32(send.count), chain_mpi_float(),
+                      receive.baseAddress, Int32(send.count), chain_mpi_float(), comm)
+    }
+
+    /// All-gather with per-rank lengths `counts` (identical on every rank).
+    public func allGather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>) {
+        precondition(counts.count == size && counts[rank] == send.count, "allGather: counts \(counts) do not match")
+        precondition(receive.count == counts.reduce(0, +), "allGather: receive has \(receive.count) floats")
+        if size == 1 { if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return }
+        var displacements = [Int32](repeating: 0, count: size)
+        for r in 1..<size { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
+        let c = counts.map { Int32($0) }
+        MPI_Allgatherv(send.baseAddress, Int32(send.count), chain_mpi_float(),
+                       receive.baseAddress, c, displacements, chain_mpi_float(), comm)
+    }
+
+    /// The adjoint of `allGather`: every rank holds a gradient for the whole gathered tensor
+    /// (size·n floats); rank r receives the sum over ranks of block r (n floats).
+    public func reduceScatter(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>) {
+        precondition(send.count == receive.count * size, "reduceScatter: send \(send.count) != \(size)×\(receive.count)")
+        if size == 1 { if receive.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: receive.count) }; return }
+        MPI_Reduce_scatter_block(send.baseAddress, receive.baseAddress, Int32(receive.count), chain_mpi_float(),
+                                 chain_mpi_op_sum(), comm)
+    }
+
+    // MARK: Broadcast and synchronisation
+
+    /// Copies `root`'s buffer to every rank.
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int = 0) {
+        guard size > 1, buffer.count > 0 else { return }
+        MPI_Bcast(buffer.baseAddress, Int32(buffer.count), chain_mpi_float(), Int32(root), comm)
+    }
+
+    /// Copies `root`'s bytes to every rank (other ranks' arrays are resized to match).
+    public func broadcast(_ bytes: inout [UInt8], root: Int = 0) {
+        guard size > 1 else { return }
+        var n = Int64(bytes.count)
+        MPI_Bcast(&n, 1, chain_mpi_int64(), Int32(root), comm)
+        if rank != root { bytes = [UInt8](repeating: 0, count: Int(n)) }
+        if n > 0 { MPI_Bcast(&bytes, Int32(n), chain_mpi_uint8(), Int32(root), comm) }
+    }
+
+    /// Waits until every rank has arrived.
+    public func barrier() {
+        guard size > 1 else { return }
+        MPI_Barrier(comm)
+    }
+
+    /// Ends the whole job (every rank) with `code`.
+    public func abort(_ code: Int32) -> Never {
+        MPI_Abort(comm, code)
+        exit(code)
+    }
+
+    /// Shuts MPI down; call once at normal exit.
+    public static func finalize() {
+        var finalized: Int32 = 0
+        MPI_Finalized(&finalized)
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized != 0 && finalized == 0 { MPI_Finalize() }
+    }
+
+    /// The Open MPI library version string.
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        var length: Int32 = 0
+        MPI_Get_library_version(&buffer, &length)
+        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import ChainNN
+import ChainNumerics
+import Foundation
+
+/// `chain-bench`: speed measurements of the engine (release builds only give real figures).
+@main
+struct ChainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chain-bench",
+        abstract: "Benchmarks of the CHAIN engine.",
+        discussion: """
+            Figures are medians over --steps timed runs after --warmup runs. For comparisons with
+            other libraries, run both in the same command on the same machine, and unset
+            OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both (they select a slower kernel).
+            """,
+        subcommands: [Encoder.self, Sgemm.self],
+        defaultSubcommand: Encoder.self)
+}
+
+/// Times sgemm on a given shape (best of rounds), the reference rate for efficiency figures.
+struct Sgemm: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure the sgemm rate of OpenBLAS on one shape.")
+    @Option(help: "Rows of A and C.") var m = 3200
+    @Option(help: "Columns of B and C.") var n = 256
+    @Option(help: "Inner dimension.") var k = 4096
+    @Option(help: "BLAS threads.") var threads = 1
+
+    func run() {
+        BLAS.threads = threads
+        print("OpenBLAS: \(BLAS.configuration), threads \(BLAS.threads)")
+        let rate = SgemmProbe.rate(m: m, n: n, k: k)
+        print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s", m, n, k, rate))
+    }
+}
+
+enum SgemmProbe {
+    /// Best-of-5-rounds GFLOP/s of C = A·B for the shape (row-major, no transposes).
+    static func rate(m: Int, n: Int, k: Int, rounds: Int = 5) -> Double {
+        let a = Tensor(shape: [m, k]), b = Tensor(shape: [k, n]), c = Tensor(shape: [m, n])
+        var g = Philox(seed: 7)
+        for i in 0..<a.count { a.pointer[i] = g.nextUniform(-1, 1) }
+        for i in 0..<b.count { b.pointer[i] = g.nextUniform(-1, 1) }
+        let flops = 2.0 * Double(m * n * k)
+        let reps = max(1, Int(2e9 / flops))
+        for _ in 0..<2 { BLAS.gemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
+        var best = Double.infinity
+        for _ in 0..<rounds {
+            let t = Clock.now
+            for _ in 0..<reps { BLAS.gemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
+            best = min(best, Clock.seconds(since: t) / Double(reps))
+        }
+        return flops / best / 1e9
+    }
+}
+
+enum Clock {
+    static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) * 1e-9 }
+}
+
+/// Forward + backward of the transformer encoder (projection, positional embedding, blocks,
+/// final norm) on random frame features, against the sgemm rate measured in the same run.
+struct Encoder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time encoder forward+backward and report GFLOP/s and the fraction of the sgemm rate.")
+    @Option(help: "Videos per step.") var batch = 128
+    @Option(help: "Frames per video.") var frames = 25
+    @Option(help: "Frame feature size F.") var features = 4096
+    @Option(help: "Model width d.") var model = 256
+    @Option(help: "Attention heads.") var heads = 8
+    @Option(help: "Feed-forward width.") var ffn = 1024
+    @Option(help: "Transformer blocks.") var layers = 2
+    @Option(help: "Layer-norm placement (pre or post).") var placement = "pre"
+    @Option(help: "BLAS threads.") var threads = 1
+    @Option(help: "Timed steps.") var steps = 10
+    @Option(help: "Untimed warm-up steps.") var warmup = 2
+
+    func validate() throws {
+        guard NormPlacement(rawValue: placement) != nil else { throw ValidationError("--placement must be pre or post") }
+        guard model % heads == 0 else { throw ValidationError("--model \(model) is not divisible by --heads \(heads)") }
+        guard steps > 0, warmup >= 0, batch > 0, frames > 0 else { throw ValidationError("sizes and steps must be positive") }
+    }
+
+    func run() {
+        BLAS.threads = threads
+        let config = EncoderConfig(inputSize: features, modelSize: model, layers: layers, heads: heads, ffnSize: ffn,
+                                   maxPositions: frames, placement: NormPlacement(rawValue: placement)!)
+        var layout = ParameterLayout()
+        let encoder = TransformerEncoder("encoder", config: config, layout: &layout)
+        let store = ParameterStore(layout: layout)
+        store.initialize(Philox(seed: 1))
+        let acts = TransformerEncoder.Activations(encoder, maxBatch: batch, seqLen: frames)
+        let rows = batch * frames
+        let input = Tensor(shape: [rows, features]), dOut = Tensor(shape: [rows, model])
+        var g = Philox(seed: 2)
+        for i in 0..<input.count { input.pointer[i] = max(0, g.nextGaussian()) }
+        for i in 0..<dOut.count { dOut.pointer[i] = g.nextGaussian() * 1e-3 }
+        let positions = (0..<rows).map { Int32($0 % frames) }
+        var rng = Philox(seed: 3)
+
+        func step() {
+            positions.withUnsafeBufferPointer { pos in
+                store.zeroGradients()
+                encoder.forward(input.pointer, positions: pos.baseAddress!, batch: batch, acts, store, rng: &rng, training: true)
+                encoder.backward(input.pointer, positions: pos.baseAddress!, dOutput: dOut.pointer, acts, store)
+            }
+        }
+        for _ in 0..<warmup { step() }
+        var times: [Double] = []
+        for _ in 0..<steps {
+            let t = Clock.now
+            step()
+            times.append(Clock.seconds(since: t))
+        }
+        times.sort()
+        let median = times[times.count / 2], best = times[0]
+        let flop = EncoderFLOPs(batch: batch, frames: frames, config: config).trainingStep
+        let sgemm = SgemmProbe.rate(m: rows, n: model, k: features)
+        let achieved = flop / median / 1e9
+        print("OpenBLAS: \(BLAS.configuration), threads \(BLAS.threads)")
+        print("encoder B=\(batch) T=\(frames) F=\(features) d=\(model) heads=\(heads) ffn=\(ffn) layers=\(layers) \(placement)-LN, \(store.parameterCount) parameters")
+        print(String(format: "forward+backward: median %.1f ms (min %.1f) over %d steps | %.2f GFLOP/step | %.1f GFLOP/s",
+                     median * 1e3, best * 1e3, steps, flop / 1e9, achieved))
+        print(String(format: "sgemm %d×%d×%d in the same run: %.1f GFLOP/s → encoder at %.0f%% of the sgemm rate",
+                     rows, model, features, sgemm, 100 * achieved / sgemm))
+    }
+}
+
+/// Matrix-multiply FLOPs (2·m·n·k) of an encoder training step, counted analytically.
+struct EncoderFLOPs {
+    let batch: Int, frames: Int, config: EncoderConfig
+
+    /// Forward of the blocks (projections, FFN and the two attention products).
+    var blocksForward: Double {
+        let n = Double(batch * frames), d = Double(config.modelSize), inner = Double(config.heads * config.headSize)
+        let f = Double(config.ffnSize), t = Double(frames)
+        let perLayer = 2 * n * d * 3 * inner + 2 * n * inner * d + 2 * 2 * n * d * f
+            + 2 * 2 * Double(batch) * Double(config.heads) * t * t * Double(config.headSize)
+        return Double(config.layers) * perLayer
+    }
+
+    var projectionForward: Double { 2 * Double(batch * frames) * Double(config.inputSize) * Double(config.modelSize) }
+
+    /// Forward + backward: blocks 3× forward; the input projection 2× (its input is data,
+    /// so backward forms only the weight gradient).
+    var trainingStep: Double { 3 * blocksForward + 2 * projectionForward }
+}

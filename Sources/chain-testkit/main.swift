@@ -1,0 +1,119 @@
+// chain-testkit: scenarios the test suite runs under `mpirun -np N` to check the MPI layer
+// against hand-computed results. Each prints "PASS <scenario>" on rank 0 and exits 0, or
+// prints what differed and exits 1. Not installed for users.
+import ChainDistributed
+import ChainNN
+import ChainToy
+import Foundation
+
+func fail(_ comm: Communicator, _ message: String) -> Never {
+    FileHandle.standardError.write(Data("FAIL rank \(comm.rank): \(message)\n".utf8))
+    comm.abort(1)
+}
+
+func check(_ comm: Communicator, _ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fail(comm, message()) }
+}
+
+/// All-reduce (sum, max, min), all-gather (equal and variable counts), reduce-scatter and
+/// broadcast on rank-dependent data, compared with closed forms.
+func collectives(_ comm: Communicator) {
+    let r = comm.rank, n = comm.size
+    var sum = (0..<5).map { Float(r + 1) * Float($0 + 1) }
+    sum.withUnsafeMutableBufferPointer { comm.allReduce($0, .sum) }
+    let totalRanks = Float(n * (n + 1) / 2)
+    for i in 0..<5 { check(comm, sum[i] == totalRanks * Float(i + 1), "allReduce sum[\(i)] = \(sum[i])") }
+    var mx = [Float(r), -Float(r)]
+    mx.withUnsafeMutableBufferPointer { comm.allReduce($0, .max) }
+    check(comm, mx == [Float(n - 1), 0], "allReduce max = \(mx)")
+    var mn = [Double(r) + 0.5]
+    mn.withUnsafeMutableBufferPointer { comm.allReduce($0, .min) }
+    check(comm, mn == [0.5], "allReduce min = \(mn)")
+    check(comm, comm.allReduce(r + 1) == n * (n + 1) / 2, "allReduce Int")
+
+    let mine = [Float(10 * r), Float(10 * r + 1), Float(10 * r + 2)]
+    var gathered = [Float](repeating: -1, count: 3 * n)
+    mine.withUnsafeBufferPointer { s in gathered.withUnsafeMutableBufferPointer { comm.allGather(s, into: $0) } }
+    var expectedGather: [Float] = []
+    for q in 0..<n { for j in 0..<3 { expectedGather.append(Float(10 * q + j)) } }
+    check(comm, gathered == expectedGather, "allGather = \(gathered)")
+
+    let counts = (0..<n).map { $0 + 1 }
+    let variable = [Float](repeating: Float(r), count: r + 1)
+    var gatheredV = [Float](repeating: -1, count: counts.reduce(0, +))
+    variable.withUnsafeBufferPointer { s in
+        gatheredV.withUnsafeMutableBufferPointer { comm.allGather(s, counts: counts, into: $0) }
+    }
+    var expectedV: [Float] = []
+    for q in 0..<n { expectedV += [Float](repeating: Float(q), count: q + 1) }
+    check(comm, gatheredV == expectedV, "allGatherV = \(gatheredV)")
+
+    // reduceScatter is allGather's adjoint: <allGather(x), y> == <x, reduceScatter(y)>.
+    let y = (0..<(2 * n)).map { Float($0 + 1) * Float(r + 1) }
+    var block = [Float](repeating: 0, count: 2)
+    y.withUnsafeBufferPointer { s in block.withUnsafeMutableBufferPointer { comm.reduceScatter(s, into: $0) } }
+    let expected = (0..<2).map { Float(2 * r + $0 + 1) * totalRanks }
+    check(comm, block == expected, "reduceScatter = \(block), expected \(expected)")
+
+    var b = r == 0 ? [Float(3.5), 7] : [0, 0]
+    b.withUnsafeMutableBufferPointer { comm.broadcast($0, root: 0) }
+    check(comm, b == [3.5, 7], "broadcast = \(b)")
+    var bytes: [UInt8] = r == n - 1 ? Array("from the last rank".utf8) : []
+    comm.broadcast(&bytes, root: n - 1)
+    check(comm, String(decoding: bytes, as: UTF8.self) == "from the last rank", "broadcast bytes")
+    comm.barrier()
+}
+
+/// Data-parallel toy training over N ranks must match one process training on the whole
+/// global batch; rank 0 runs that reference itself (on MPI_COMM_SELF). Checked: the
+/// all-reduced gradient of the first step, and the parameters after several AdamW steps,
+/// both as ‖a − b‖ / ‖b‖ ≤ 1e-5 (summation order differs, so bitwise equality is not expected).
+func toyEquivalence(_ comm: Communicator) {
+    var options = ToyTrainer.Options()
+    options.steps = 6
+    options.globalClips = 4 * comm.size
+    options.learningRate = 1e-2
+    options.warmupSteps = 2
+
+    func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+        var diff = 0.0, norm = 0.0
+        for i in 0..<a.count { diff += Double(a[i] - b[i]) * Double(a[i] - b[i]); norm += Double(b[i]) * Double(b[i]) }
+        return (diff / max(norm, 1e-300)).squareRoot()
+    }
+
+    // First-step gradients.
+    var firstStep = options
+    firstStep.steps = 1
+    let oneStep = ToyTrainer(firstStep)
+    oneStep.train(comm)
+    let gradient = oneStep.toy.store.gradients.toArray()
+
+    let distributed = ToyTrainer(options)
+    distributed.train(comm)
+    let params = distributed.toy.store.values.toArray()
+    var spread = params
+    spread.withUnsafeMutableBufferPointer { comm.allReduce($0, .max) }
+    check(comm, spread == params, "replicas diverged")
+    if comm.isRoot {
+        let singleOneStep = ToyTrainer(firstStep)
+        singleOneStep.train(Communicator.local)
+        let gradientError = relativeDifference(gradient, singleOneStep.toy.store.gradients.toArray())
+        let single = ToyTrainer(options)
+        single.train(Communicator.local)
+        let parameterError = relativeDifference(params, single.toy.store.values.toArray())
+        print("relative gradient difference \(gradientError), relative parameter difference after \(options.steps) steps \(parameterError)")
+        check(comm, gradientError <= 1e-5, "first-step gradients differ: \(gradientError)")
+        check(comm, parameterError <= 1e-5, "parameters differ after \(options.steps) steps: \(parameterError)")
+    }
+}
+
+let comm = Communicator.world()
+let scenario = CommandLine.arguments.dropFirst().first ?? "collectives"
+switch scenario {
+case "collectives": collectives(comm)
+case "toy-equivalence": toyEquivalence(comm)
+case "rank": print("rank \(comm.rank) of \(comm.size)")
+default: fail(comm, "unknown scenario \(scenario)")
+}
+if comm.isRoot { print("PASS \(scenario) on \(comm.size) ranks") }
+Communicator.finalize()
