@@ -31,6 +31,9 @@ public struct MultiHeadAttention: Sendable {
         let dQKV: Tensor, dContext: Tensor, scratch: Tensor
         var usedMask = false
 
+        /// Softmax attention probabilities [batch, heads, seqLen, seqLen] of the last forward.
+        public var probabilities: Tensor { probs }
+
         public init(_ layer: MultiHeadAttention, maxBatch: Int, seqLen: Int) {
             self.maxBatch = maxBatch
             self.seqLen = seqLen

@@ -120,10 +120,11 @@ public struct TransformerEncoder: Sendable {
         return a.output.pointer
     }
 
-    /// Accumulates all parameter gradients given dL/d(output). The features are data, so no
-    /// input gradient is formed (the projection computes only its weight gradient).
+    /// Accumulates all parameter gradients given dL/d(output). Features are usually data, so
+    /// the feature gradient is formed only when `dFeatures` is given.
     public func backward(_ features: UnsafePointer<Float>, positions: UnsafePointer<Int32>,
-                         dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore) {
+                         dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore,
+                         dFeatures: UnsafeMutablePointer<Float>? = nil) {
         let rows = a.batch * a.seqLen, n = rows * config.modelSize
         var dy = a.dA.pointer, dx = a.dB.pointer
         if let finalNorm {
@@ -138,6 +139,6 @@ public struct TransformerEncoder: Sendable {
         }
         if a.usedInputDropout { inputDropout.backward(dy, mask: a.inputMask!.pointer, count: n) }
         positional.backward(dy, positions: positions, rows: rows, params)
-        projection.backward(features, dy, nil, rows: rows, params)
+        projection.backward(features, dy, dFeatures, rows: rows, params)
     }
 }

@@ -99,7 +99,7 @@ public struct Philox: RandomNumberGenerator, Sendable {
     // MARK: The Philox-4x32-10 block function
 
     @inline(__always)
-    static func block(counter: UInt64, stream: UInt64, seed: UInt64) -> SIMD4<UInt32> {
+    public static func block(counter: UInt64, stream: UInt64, seed: UInt64) -> SIMD4<UInt32> {
         var c0 = UInt32(truncatingIfNeeded: counter), c1 = UInt32(truncatingIfNeeded: counter >> 32)
         var c2 = UInt32(truncatingIfNeeded: stream), c3 = UInt32(truncatingIfNeeded: stream >> 32)
         var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
