@@ -26,12 +26,8 @@ public struct LayerNorm: Sendable {
         let n = Float(size)
         for r in 0..<rows {
             let xr = x + r * size, yr = y + r * size
-            var sum: Float = 0
-            for i in 0..<size { sum += xr[i] }
-            let mean = sum / n
-            var sq: Float = 0
-            for i in 0..<size { let d = xr[i] - mean; sq += d * d }
-            let rstd = 1 / (sq / n + epsilon).squareRoot()
+            let mean = VectorMath.sum(xr, count: size) / n
+            let rstd = 1 / (VectorMath.sumOfSquaredDeviations(xr, from: mean, count: size) / n + epsilon).squareRoot()
             stats[2 * r] = mean
             stats[2 * r + 1] = rstd
             if let g, let b {

@@ -35,10 +35,7 @@ public struct ScaledDotProductAttention: Sendable {
                     let qi = q + i * rowStride, pi = p + i * t
                     for j in 0..<t {
                         if let keyPadding, keyPadding[b * t + j] { pi[j] = -.infinity; continue }
-                        let kj = k + j * rowStride
-                        var s: Float = 0
-                        for c in 0..<dh { s += qi[c] * kj[c] }
-                        pi[j] = s * scale
+                        pi[j] = VectorMath.dotFloat(qi, k + j * rowStride, count: dh) * scale
                     }
                 }
                 Softmax.forward(p, p, rows: t, columns: t)
@@ -80,8 +77,7 @@ public struct ScaledDotProductAttention: Sendable {
                     let dci = dContext + (b * t + i) * inner + h * dh
                     for j in 0..<t {
                         let vj = v + j * rowStride
-                        var s: Float = 0
-                        for c in 0..<dh { s += dci[c] * vj[c] }
+                        var s = VectorMath.dotFloat(dci, vj, count: dh)
                         var w = p[i * t + j]
                         if let m { s *= m[i * t + j]; w *= m[i * t + j] }
                         dp[i * t + j] = s

@@ -18,8 +18,13 @@ public enum VectorMath {
 
     @usableFromInline @inline(__always)
     static func exponentialKernel(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87.33654), upperBound: Vector(repeating: 88.37626))
-        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+        let low = Vector(repeating: -87.33654), high = Vector(repeating: 88.37626)
+        let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+        // Round x·log2(e) to the nearest integer n by adding 1.5·2^23: the sum's low mantissa
+        // bits then hold n (exact for |n| < 2^22), so no float→int conversion is needed.
+        let magic = Vector(repeating: 12582912)
+        let shifted = clamped * 1.44269504088896341 + magic
+        let n = shifted - magic
         var r = clamped - n * 0.693359375
         r = r + n * 2.12194440e-4
         var p = Vector(repeating: 1.9875691500e-4)
@@ -29,7 +34,8 @@ public enum VectorMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         p = p * (r * r) + r + 1
-        let exponent = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int64>(n)) &+ 127) &<< 23
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+        let exponent = (integer &+ 127) &<< 23
         return p * unsafeBitCast(exponent, to: Vector.self)
     }
 
@@ -106,6 +112,48 @@ public enum VectorMath {
     public static func multiply(_ x: UnsafePointer<Float>, _ m: UnsafePointer<Float>,
                                 _ y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] = x[i] * m[i] }
+    }
+
+    /// Σ x_i in float, with eight independent partial sums (vectorised; the summation order
+    /// differs from a left-to-right loop).
+    @inlinable
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = Vector()
+        var i = 0
+        while i + 8 <= count { acc += UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self); i += 8 }
+        var s = acc.sum()
+        while i < count { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// Σ x_i · y_i in float, with eight independent partial sums (vectorised).
+    @inlinable
+    public static func dotFloat(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = Vector()
+        var i = 0
+        while i + 8 <= count {
+            acc += UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self) * UnsafeRawPointer(y + i).loadUnaligned(as: Vector.self)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+
+    /// Σ (x_i − c)² in float (vectorised), for variances.
+    @inlinable
+    public static func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, from c: Float, count: Int) -> Float {
+        var acc = Vector()
+        let cv = Vector(repeating: c)
+        var i = 0
+        while i + 8 <= count {
+            let d = UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self) - cv
+            acc += d * d
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += (x[i] - c) * (x[i] - c); i += 1 }
+        return s
     }
 
     /// Σ x_i · y_i accumulated in double precision.

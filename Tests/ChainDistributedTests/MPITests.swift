@@ -19,7 +19,12 @@ final class MPITests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        // A clean MPI environment: if this test process itself initialised MPI (other tests
+        // run single-process trainers, an MPI singleton), its OMPI_/PMIX_ variables would
+        // make the child mpirun believe it runs inside that job.
+        var environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "ORTE_", "OPAL_", "PRTE_"].contains { key.hasPrefix($0) }
+        }
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         environment["OPENBLAS_NUM_THREADS"] = "1"
