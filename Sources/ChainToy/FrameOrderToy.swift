@@ -13,12 +13,12 @@ public struct FrameOrderToy: Sendable {
     public struct Config: Sendable, Equatable {
         public var frames = 8
         public var featureSize = 16
-        public var modelSize = 32
+        public var modelSize = 64
         public var layers = 2
         public var heads = 4
-        public var ffnSize = 64
-        public var spacing: Float = 0.6
-        public var noise: Float = 0.05
+        public var ffnSize = 256
+        public var spacing: Float = 0.4
+        public var noise: Float = 0.1
         public init() {}
     }
 

@@ -23,12 +23,12 @@ struct ChainTrain: ParsableCommand {
             all-reduce per step, so any world size that divides the batch trains the same model.
             """)
 
-    @Option(help: "Optimizer steps.") var steps = 300
-    @Option(help: "Global batch size in clips (divisible by the number of ranks).") var clips = 32
-    @Option(help: "Frames per clip (the number of positions to recover).") var frames = 8
+    @Option(help: "Optimizer steps.") var steps = 800
+    @Option(help: "Global batch size in clips (divisible by the number of ranks).") var clips = 64
+    @Option(help: "Frames per clip (the number of positions to recover).") var frames = 16
     @Option(name: .customLong("lr"), help: "Peak learning rate (linear warm-up, cosine decay).") var learningRate: Float = 3e-3
     @Option(help: "Random seed (initialisation and data).") var seed: UInt64 = 1
-    @Option(help: "Print a progress line every N steps.") var logEvery = 25
+    @Option(help: "Print a progress line every N steps.") var logEvery = 50
     @Option(help: "Stop with a failure unless final frame accuracy reaches this fraction.") var requireAccuracy: Double?
 
     func validate() throws {
