@@ -1,7 +1,21 @@
 import CHDF5
 
-/// Scalar attribute reading and writing shared by files (root group) and datasets.
-enum HDF5Attributes {
+/// The scalar attributes of one HDF5 object (a file's root group or a dataset): integers,
+/// doubles and strings (fixed-length, or variable-length as h5py writes them).
+public struct HDF5Attributes {
+    let object: hid_t
+    let location: String
+    /// Keeps the file or dataset (and so `object`) open while this value exists.
+    let owner: AnyObject
+
+    public func set(_ name: String, _ value: Int64) throws { try Self.set(object, location, name, value) }
+    public func set(_ name: String, _ value: Double) throws { try Self.set(object, location, name, value) }
+    public func set(_ name: String, _ value: String) throws { try Self.set(object, location, name, value) }
+    public func integer(_ name: String) throws -> Int64 { try Self.integer(object, location, name) }
+    public func double(_ name: String) throws -> Double { try Self.double(object, location, name) }
+    public func string(_ name: String) throws -> String { try Self.string(object, location, name) }
+    public func contains(_ name: String) -> Bool { HDF5Library.locked { H5Aexists(object, name) > 0 } }
+
     static func set(_ object: hid_t, _ location: String, _ name: String, _ value: Int64) throws {
         try withUnsafeBytes(of: value) {
             try write(object, location, name, fileType: chain_h5t_std_i64le(), memoryType: chain_h5t_native_int64(), $0)

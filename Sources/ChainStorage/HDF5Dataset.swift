@@ -99,13 +99,6 @@ public final class HDF5Dataset: @unchecked Sendable {
         }
     }
 
-    // MARK: Attributes
-
-    public func setAttribute(_ name: String, _ value: Int64) throws { try HDF5Attributes.set(id, location, name, value) }
-    public func setAttribute(_ name: String, _ value: Double) throws { try HDF5Attributes.set(id, location, name, value) }
-    public func setAttribute(_ name: String, _ value: String) throws { try HDF5Attributes.set(id, location, name, value) }
-    public func integerAttribute(_ name: String) throws -> Int64 { try HDF5Attributes.integer(id, location, name) }
-    public func doubleAttribute(_ name: String) throws -> Double { try HDF5Attributes.double(id, location, name) }
-    public func stringAttribute(_ name: String) throws -> String { try HDF5Attributes.string(id, location, name) }
-    public func hasAttribute(_ name: String) -> Bool { HDF5Library.locked { H5Aexists(id, name) > 0 } }
+    /// Attributes of this dataset.
+    public var attributes: HDF5Attributes { HDF5Attributes(object: id, location: location, owner: self) }
 }

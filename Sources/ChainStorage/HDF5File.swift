@@ -126,13 +126,6 @@ public final class HDF5File: @unchecked Sendable {
         return d
     }
 
-    // MARK: Attributes of the root group
-
-    public func setAttribute(_ name: String, _ value: Int64) throws { try HDF5Attributes.set(id, path, name, value) }
-    public func setAttribute(_ name: String, _ value: Double) throws { try HDF5Attributes.set(id, path, name, value) }
-    public func setAttribute(_ name: String, _ value: String) throws { try HDF5Attributes.set(id, path, name, value) }
-    public func integerAttribute(_ name: String) throws -> Int64 { try HDF5Attributes.integer(id, path, name) }
-    public func doubleAttribute(_ name: String) throws -> Double { try HDF5Attributes.double(id, path, name) }
-    public func stringAttribute(_ name: String) throws -> String { try HDF5Attributes.string(id, path, name) }
-    public func hasAttribute(_ name: String) -> Bool { HDF5Library.locked { H5Aexists(id, name) > 0 } }
+    /// Attributes of the root group.
+    public var attributes: HDF5Attributes { HDF5Attributes(object: id, location: path, owner: self) }
 }

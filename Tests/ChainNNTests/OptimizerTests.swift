@@ -104,3 +104,31 @@ final class OptimizerTests: XCTestCase {
         XCTAssertGreaterThan(final.accuracy, 0.8)
     }
 }
+
+final class DropoutTests: XCTestCase {
+    /// Keep rate 1−p with survivors scaled by 1/(1−p); the same generator state replays the
+    /// same mask; backward multiplies by that mask.
+    func testMaskStatisticsReplayAndBackward() {
+        let dropout = Dropout(probability: 0.25)
+        let n = 100_000
+        let x = Tensor(shape: [n]), mask = Tensor(shape: [n])
+        x.fill(1)
+        let start = Philox(seed: 5).split("dropout")
+        var rng = start
+        dropout.forward(x.pointer, mask: mask.pointer, count: n, rng: &rng)
+        let kept = x.toArray().filter { $0 != 0 }
+        XCTAssertEqual(Double(kept.count) / Double(n), 0.75, accuracy: 0.01)
+        XCTAssertTrue(kept.allSatisfy { abs($0 - 1 / 0.75) < 1e-6 })
+        XCTAssertEqual(x.toArray(), mask.toArray())
+        let replayed = Tensor(shape: [n]), replayMask = Tensor(shape: [n])
+        replayed.fill(1)
+        var again = Philox(state: start.state)
+        dropout.forward(replayed.pointer, mask: replayMask.pointer, count: n, rng: &again)
+        XCTAssertEqual(replayMask.toArray(), mask.toArray())
+        let dy = Tensor(shape: [n])
+        dy.fill(2)
+        dropout.backward(dy.pointer, mask: mask.pointer, count: n)
+        for i in stride(from: 0, to: n, by: 997) { XCTAssertEqual(dy[i], 2 * mask[i]) }
+        XCTAssertFalse(Dropout(probability: 0).isActive)
+    }
+}

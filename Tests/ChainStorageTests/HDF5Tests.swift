@@ -66,20 +66,20 @@ final class HDF5Tests: XCTestCase {
     func testAttributes() throws {
         do {
             let file = try HDF5File(path: path("attrs.h5"), mode: .truncate)
-            try file.setAttribute("bits", Int64(64))
-            try file.setAttribute("lr", 1.5e-4)
-            try file.setAttribute("name", "chain ✓")
+            try file.attributes.set("bits", Int64(64))
+            try file.attributes.set("lr", 1.5e-4)
+            try file.attributes.set("name", "chain ✓")
             let d = try file.write("x", values: [1, 2], shape: [2])
-            try d.setAttribute("bits", Int64(16))
-            try file.setAttribute("bits", Int64(32))   // overwrite
+            try d.attributes.set("bits", Int64(16))
+            try file.attributes.set("bits", Int64(32))   // overwrite
         }
         let file = try HDF5File(path: path("attrs.h5"))
-        XCTAssertEqual(try file.integerAttribute("bits"), 32)
-        XCTAssertEqual(try file.doubleAttribute("lr"), 1.5e-4)
-        XCTAssertEqual(try file.stringAttribute("name"), "chain ✓")
-        XCTAssertEqual(try file.dataset("x").integerAttribute("bits"), 16)
-        XCTAssertFalse(file.hasAttribute("missing"))
-        XCTAssertThrowsError(try file.integerAttribute("missing")) { XCTAssertTrue("\($0)".contains("no attribute 'missing'")) }
+        XCTAssertEqual(try file.attributes.integer("bits"), 32)
+        XCTAssertEqual(try file.attributes.double("lr"), 1.5e-4)
+        XCTAssertEqual(try file.attributes.string("name"), "chain ✓")
+        XCTAssertEqual(try file.dataset("x").attributes.integer("bits"), 16)
+        XCTAssertFalse(file.attributes.contains("missing"))
+        XCTAssertThrowsError(try file.attributes.integer("missing")) { XCTAssertTrue("\($0)".contains("no attribute 'missing'")) }
         XCTAssertEqual(file.rootNames(), ["x"])
     }
 
