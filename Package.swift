@@ -27,6 +27,7 @@ let package = Package(
         // Engine.
         .target(name: "ChainNumerics", dependencies: ["COpenBLAS"]),
         .target(name: "ChainNN", dependencies: ["ChainNumerics"]),
+        .target(name: "ChainModel", dependencies: ["ChainNN"]),
         .target(name: "ChainStorage", dependencies: ["CHDF5"]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
@@ -48,6 +49,9 @@ let package = Package(
         .target(name: "ChainTestSupport", dependencies: ["ChainNN"], path: "Tests/ChainTestSupport"),
         .testTarget(name: "ChainNumericsTests", dependencies: ["ChainNumerics", "ChainTestSupport"]),
         .testTarget(name: "ChainNNTests", dependencies: ["ChainNN", "ChainToy", "ChainTestSupport"]),
+        .testTarget(name: "ChainModelTests", dependencies: ["ChainModel", "ChainTestSupport"],
+                    exclude: ["Fixtures/make_affinity_propagation_fixtures.py"],
+                    resources: [.copy("Fixtures/affinity_propagation.json")]),
         .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
         .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "chain-testkit"]),
     ]
