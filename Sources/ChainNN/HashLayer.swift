@@ -53,12 +53,15 @@ public struct HashLayer: Sendable {
         }
     }
 
-    /// Straight-through backward: dh = dcodes · 1[|h| < 1]; then through LN and Linear.
+    /// Straight-through backward: dh = dcodes · 1[|h| < 1] (+ `dNormalized`, a gradient that
+    /// a loss applied to h itself, not to the codes); then through LN and Linear.
     public func backward(_ x: UnsafePointer<Float>, _ dCodes: UnsafePointer<Float>,
                          _ dx: UnsafeMutablePointer<Float>?, rows: Int, _ a: Activations,
-                         _ params: ParameterStore, accumulateInput: Bool = false) {
+                         _ params: ParameterStore, accumulateInput: Bool = false,
+                         dNormalized: UnsafePointer<Float>? = nil) {
         let h = a.normalized.pointer, dh = a.dNormalized.pointer
         for i in 0..<(rows * bits) { dh[i] = abs(h[i]) < 1 ? dCodes[i] : 0 }
+        if let dNormalized { VectorMath.add(dNormalized, into: dh, count: rows * bits) }
         norm.backward(a.projected.pointer, dh, a.dProjected.pointer, stats: a.stats.pointer, rows: rows, params)
         linear.backward(x, a.dProjected.pointer, dx, rows: rows, params, accumulateInput: accumulateInput)
     }

@@ -1,0 +1,59 @@
+import ChainNN
+import ChainNumerics
+
+/// The CHAIN network: a transformer frame encoder, a frame-level hash layer on every token,
+/// and a frame-order head, with all parameters in one flat `ParameterStore`.
+///
+/// A video's code in training is the mean of its frame codes; at inference it is
+/// sign(mean of the frame codes over all T frames), with sign(0) = +1.
+public struct CHAINModel: Sendable {
+    public let config: CHAINConfig
+    public let encoder: TransformerEncoder
+    public let hash: HashLayer
+    public let orderHead: Linear
+    public let store: ParameterStore
+
+    public init(config: CHAINConfig, seed: UInt64) {
+        self.config = config
+        var layout = ParameterLayout()
+        encoder = TransformerEncoder("encoder", config: config.encoder, layout: &layout)
+        hash = HashLayer("hash", inputSize: config.encoder.modelSize, bits: config.bits, layout: &layout)
+        orderHead = Linear("order_head", inputSize: config.encoder.modelSize, outputSize: config.encoder.maxPositions,
+                           layout: &layout)
+        store = ParameterStore(layout: layout)
+        store.initialize(Philox(seed: seed).split("init"))
+    }
+
+    /// Buffers for encoding batches of up to `maxBatch` videos of `frames` frames.
+    public final class Encoding: @unchecked Sendable {
+        let encoder: TransformerEncoder.Activations
+        let hash: HashLayer.Activations
+        let frameCodes: Tensor
+        let positions: [Int32]
+        public init(_ model: CHAINModel, maxBatch: Int, frames: Int) {
+            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: frames)
+            hash = HashLayer.Activations(model.hash, maxRows: maxBatch * frames)
+            frameCodes = Tensor(shape: [maxBatch * frames, model.config.bits])
+            positions = (0..<(maxBatch * frames)).map { Int32($0 % frames) }
+        }
+    }
+
+    /// Binary codes (±1) of `batch` un-augmented videos: features [batch·frames, F].
+    /// Writes codes [batch, bits].
+    public func encode(_ features: UnsafePointer<Float>, batch: Int, _ e: Encoding,
+                       codes: UnsafeMutablePointer<Float>) {
+        let frames = e.encoder.seqLen, bits = config.bits
+        var rng = Philox(seed: 0)   // inference draws nothing
+        let hidden = e.positions.withUnsafeBufferPointer {
+            encoder.forward(features, positions: $0.baseAddress!, batch: batch, e.encoder, store, rng: &rng, training: false)
+        }
+        hash.forward(hidden, e.frameCodes.pointer, rows: batch * frames, e.hash, store, activation: .sign)
+        for v in 0..<batch {
+            for b in 0..<bits {
+                var sum: Float = 0
+                for f in 0..<frames { sum += e.frameCodes.pointer[(v * frames + f) * bits + b] }
+                codes[v * bits + b] = sum < 0 ? -1 : 1
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import ChainNN
+import ChainNumerics
+
+/// One CHAIN training step on this rank's videos: builds two augmented views, runs the
+/// contrastive, frame-order and scene-change objectives over the global batch, and
+/// accumulates the gradient of the weighted total into the model's flat gradient buffer.
+///
+/// The caller zeroes gradients before, and after: all-reduces them (sum — every loss term
+/// here is already normalised by its global count) and takes the optimizer step. Buffers
+/// are allocated once for `maxBatch` videos and reused.
+public final class CHAINTrainingStep: @unchecked Sendable {
+    public let model: CHAINModel
+    public let maxBatch: Int
+
+    /// Losses of one step: each term is this rank's share of the global mean (sum over
+    /// ranks for the global value); `total` is the weighted sum.
+    public struct Losses: Sendable {
+        public var contrastive = 0.0
+        public var order = 0.0
+        public var scene = 0.0
+        public var total = 0.0
+        /// Local frames whose position the order head got right, and frames asked.
+        public var orderCorrect = 0
+        public var orderFrames = 0
+        /// Scenes found in this rank's videos (all scene-regularised views), and videos
+        /// for which affinity propagation found none.
+        public var scenes = 0
+        public var videosWithoutScenes = 0
+    }
+
+    /// Buffers of one view pass.
+    final class ViewPass {
+        let features: Tensor
+        var positions: [Int32]
+        let encoder: TransformerEncoder.Activations
+        let hash: HashLayer.Activations
+        let codes: Tensor, dCodes: Tensor, dNormalized: Tensor, dHidden: Tensor
+        init(_ model: CHAINModel, maxBatch: Int) {
+            let c = model.config, l = c.views.segments, rows = maxBatch * l
+            features = Tensor(shape: [rows, c.encoder.inputSize])
+            positions = [Int32](repeating: 0, count: rows)
+            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: l)
+            hash = HashLayer.Activations(model.hash, maxRows: rows)
+            codes = Tensor(shape: [rows, c.bits])
+            dCodes = Tensor(shape: [rows, c.bits])
+            dNormalized = Tensor(shape: [rows, c.bits])
+            dHidden = Tensor(shape: [rows, c.encoder.modelSize])
+        }
+    }
+
+    let views: [ViewPass]
+    let orderPass: ViewPass
+    let logits: Tensor, dLogits: Tensor, compactLogits: Tensor
+
+    public init(model: CHAINModel, maxBatch: Int) {
+        self.model = model
+        self.maxBatch = maxBatch
+        views = [ViewPass(model, maxBatch: maxBatch), ViewPass(model, maxBatch: maxBatch)]
+        orderPass = ViewPass(model, maxBatch: maxBatch)
+        let rows = maxBatch * model.config.views.segments
+        logits = Tensor(shape: [rows, model.config.encoder.maxPositions])
+        dLogits = Tensor(shape: [rows, model.config.encoder.maxPositions])
+        compactLogits = Tensor(shape: [rows, model.config.views.segments])
+    }
+
+    /// The hash layer's activations h of view 0 or 1 from the last run, [batch·L, bits]
+    /// (what scene segmentation clusters).
+    public func hashActivations(view: Int) -> UnsafePointer<Float> { UnsafePointer(views[view].hash.normalized.pointer) }
+
+    /// Runs the step on `batch` videos of `frames` frames: videos [batch·frames, F].
+    /// `featureStd` scales the augmentation noise (nil: 1). `scenes` may replace the
+    /// affinity-propagation segmentation of each view pass (tests freeze it with this).
+    @discardableResult
+    public func run(videos: UnsafePointer<Float>, batch: Int, frames: Int, featureStd: UnsafePointer<Float>? = nil,
+                    rng: inout Philox, exchange: BatchExchange,
+                    scenes override: ((_ view: Int) -> SceneSegmentation.Scenes)? = nil) -> Losses {
+        let c = model.config, l = c.views.segments, f = c.encoder.inputSize, bits = c.bits
+        precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        precondition(frames <= c.encoder.maxPositions, "videos of \(frames) frames exceed maxPositions \(c.encoder.maxPositions)")
+        let rows = batch * l
+        var losses = Losses()
+
+        // 1. Two views per video: segment sampling, then one spatial transform per view.
+        for pass in views {
+            for v in 0..<batch {
+                let picked = c.views.sample(frames: frames, rng: &rng)
+                for (i, t) in picked.enumerated() {
+                    (pass.features.pointer + (v * l + i) * f).update(from: videos + (v * frames + t) * f, count: f)
+                    pass.positions[v * l + i] = Int32(t)
+                }
+                c.augmentation.apply(pass.features.pointer + v * l * f, frames: l, featureSize: f,
+                                     featureStd: featureStd, rng: &rng)
+            }
+        }
+
+        // 2. Forward both views to frame codes.
+        for pass in views {
+            let hidden = pass.positions.withUnsafeBufferPointer {
+                model.encoder.forward(pass.features.pointer, positions: $0.baseAddress!, batch: batch, pass.encoder,
+                                      model.store, rng: &rng, training: true)
+            }
+            model.hash.forward(hidden, pass.codes.pointer, rows: rows, pass.hash, model.store, activation: c.hashActivation)
+            pass.dCodes.buffer.update(repeating: 0)
+            pass.dNormalized.buffer.update(repeating: 0)
+        }
+
+        // 3. Contrastive: video code = mean of frame codes; candidates = both views of the global batch.
+        if c.usesContrastive {
+            let local = Tensor(shape: [2 * batch, bits])
+            for (viewIndex, pass) in views.enumerated() {
+                for v in 0..<batch {
+                    let out = local.pointer + (viewIndex * batch + v) * bits
+                    for i in 0..<l { VectorMath.add(pass.codes.pointer + (v * l + i) * bits, into: out, count: bits) }
+                    VectorMath.scale(out, by: 1 / Float(l), count: bits)
+                }
+            }
+            let world = exchange.worldSize, block = 2 * batch
+            let global = Tensor(shape: [world * block, bits]), dGlobal = Tensor(shape: [world * block, bits])
+            exchange.allGather(UnsafeBufferPointer(local.buffer), into: global.buffer)
+            var positives = [Int](repeating: 0, count: world * block)
+            for r in 0..<world { for j in 0..<batch { positives[r * block + j] = r * block + batch + j; positives[r * block + batch + j] = r * block + j } }
+            let share = c.contrastive.lossAndGradient(
+                codes: global.pointer, rows: world * block, dim: bits, positives: positives,
+                anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: world * block,
+                dCodes: dGlobal.pointer)
+            let dLocal = Tensor(shape: [block, bits])
+            exchange.reduceScatter(UnsafeBufferPointer(dGlobal.buffer), into: dLocal.buffer)
+            losses.contrastive = share
+            let perFrame = c.contrastiveWeight / Float(l)
+            for (viewIndex, pass) in views.enumerated() {
+                for v in 0..<batch {
+                    let g = dLocal.pointer + (viewIndex * batch + v) * bits
+                    for i in 0..<l {
+                        let out = pass.dCodes.pointer + (v * l + i) * bits
+                        for b in 0..<bits { out[b] += perFrame * g[b] }
+                    }
+                }
+            }
+        }
+
+        // 4. Scene-change regularisation: frames against the scene prototypes of the global batch.
+        if c.usesScene {
+            let regularised = c.sceneOnBothViews ? [0, 1] : [0]
+            var prototypes: [Float] = [], targets: [[Int32]] = []
+            var localCount = 0
+            for viewIndex in regularised {
+                let pass = views[viewIndex]
+                let s = override?(viewIndex)
+                    ?? c.scenes.segment(pass.hash.normalized.pointer, videos: batch, frames: l, dim: bits)
+                prototypes += s.prototypes
+                targets.append(s.assignment.map { $0 < 0 ? -1 : $0 + Int32(localCount) })
+                localCount += s.count
+                losses.scenes += s.count
+                losses.videosWithoutScenes += s.scenesPerVideo.filter { $0 == 0 }.count
+            }
+            let counts = exchange.allGatherCounts(localCount)
+            let offset = Int32(counts[..<exchange.rank].reduce(0, +))
+            let globalCount = counts.reduce(0, +)
+            let validLocal = targets.reduce(0) { $0 + $1.filter { $0 >= 0 }.count }
+            let totalAnchors = exchange.allGatherCounts(validLocal).reduce(0, +)
+            if globalCount > 0 && totalAnchors > 0 {
+                var globalPrototypes = [Float](repeating: 0, count: globalCount * bits)
+                prototypes.withUnsafeBufferPointer { p in
+                    globalPrototypes.withUnsafeMutableBufferPointer {
+                        exchange.allGather(p, counts: counts.map { $0 * bits }, into: $0)
+                    }
+                }
+                for (k, viewIndex) in regularised.enumerated() {
+                    let pass = views[viewIndex]
+                    let shifted = targets[k].map { $0 < 0 ? -1 : $0 + offset }
+                    losses.scene += globalPrototypes.withUnsafeBufferPointer {
+                        c.scene.lossAndGradient(anchors: pass.hash.normalized.pointer, rows: rows, dim: bits,
+                                                prototypes: $0.baseAddress!, count: globalCount, targets: shifted,
+                                                totalAnchors: totalAnchors, dAnchors: pass.dNormalized.pointer)
+                    }
+                    VectorMath.scale(pass.dNormalized.pointer, by: c.sceneWeight, count: rows * bits)
+                }
+            }
+        }
+
+        // 5. Backward through both view passes.
+        if c.usesContrastive || c.usesScene {
+            for pass in views {
+                let hidden = pass.encoder.output.pointer
+                model.hash.backward(hidden, pass.dCodes.pointer, pass.dHidden.pointer, rows: rows, pass.hash, model.store,
+                                    dNormalized: pass.dNormalized.pointer)
+                pass.positions.withUnsafeBufferPointer {
+                    model.encoder.backward(pass.features.pointer, positions: $0.baseAddress!, dOutput: pass.dHidden.pointer,
+                                           pass.encoder, model.store)
+                }
+            }
+        }
+
+        // 6. Frame-order verification: view 1 shuffled, positions follow the slot; predict
+        //    each slot's original position among the view's L frames.
+        if c.usesOrder {
+            let view = views[0], pass = orderPass, tMax = c.encoder.maxPositions
+            var targets = [Int32](repeating: 0, count: rows)
+            for v in 0..<batch {
+                let permutation = rng.permutation(l)
+                for s in 0..<l {
+                    (pass.features.pointer + (v * l + s) * f).update(from: view.features.pointer + (v * l + permutation[s]) * f, count: f)
+                    pass.positions[v * l + s] = Int32(s)
+                    targets[v * l + s] = Int32(permutation[s])
+                }
+            }
+            let hidden = pass.positions.withUnsafeBufferPointer {
+                model.encoder.forward(pass.features.pointer, positions: $0.baseAddress!, batch: batch, pass.encoder,
+                                      model.store, rng: &rng, training: true)
+            }
+            model.orderHead.forward(hidden, logits.pointer, rows: rows, model.store)
+            for r in 0..<rows { (compactLogits.pointer + r * l).update(from: logits.pointer + r * tMax, count: l) }
+            let totalRows = exchange.allGatherCounts(rows).reduce(0, +)
+            let share = Float(rows) / Float(totalRows)
+            let (loss, correct) = targets.withUnsafeBufferPointer {
+                SoftmaxCrossEntropy.lossAndGradient(logits: compactLogits.pointer, targets: $0.baseAddress!, rows: rows,
+                                                    classes: l, dLogits: compactLogits.pointer, weight: c.orderWeight * share)
+            }
+            losses.order = loss * Double(share)
+            losses.orderCorrect = correct
+            losses.orderFrames = rows
+            dLogits.buffer.update(repeating: 0)
+            for r in 0..<rows { (dLogits.pointer + r * tMax).update(from: compactLogits.pointer + r * l, count: l) }
+            model.orderHead.backward(hidden, dLogits.pointer, pass.dHidden.pointer, rows: rows, model.store)
+            pass.positions.withUnsafeBufferPointer {
+                model.encoder.backward(pass.features.pointer, positions: $0.baseAddress!, dOutput: pass.dHidden.pointer,
+                                       pass.encoder, model.store)
+            }
+        }
+
+        losses.total = Double(c.contrastiveWeight) * losses.contrastive + Double(c.orderWeight) * losses.order
+            + Double(c.sceneWeight) * losses.scene
+        return losses
+    }
+}

@@ -1,0 +1,136 @@
+import ChainModel
+import ChainNN
+import ChainNumerics
+import ChainTestSupport
+import Foundation
+import XCTest
+
+/// Small synthetic videos with scene structure: each class has a sequence of 3 scene
+/// vectors; a video of that class shows them in order with random cut points, plus noise
+/// and a per-video offset.
+enum SyntheticVideos {
+    static func make(videos: Int, frames: Int, featureSize f: Int, classes: Int, seed: UInt64) -> [Float] {
+        var g = Philox(seed: seed)
+        let sceneBank = (0..<(classes * 3)).map { _ in (0..<f).map { _ in max(0, g.nextGaussian()) } }
+        var out = [Float](repeating: 0, count: videos * frames * f)
+        for v in 0..<videos {
+            let c = v % classes
+            let cut1 = 2 + g.nextInt(below: frames / 2 - 2), cut2 = frames / 2 + g.nextInt(below: frames / 2 - 1)
+            let offset = (0..<f).map { _ in 0.2 * g.nextGaussian() }
+            for t in 0..<frames {
+                let scene = sceneBank[c * 3 + (t < cut1 ? 0 : t < cut2 ? 1 : 2)]
+                for k in 0..<f { out[(v * frames + t) * f + k] = scene[k] + offset[k] + 0.1 * g.nextGaussian() }
+            }
+        }
+        return out
+    }
+}
+
+final class CHAINModelTests: XCTestCase {
+    func smallConfig() -> CHAINConfig {
+        var c = CHAINConfig(featureSize: 10, maxFrames: 12, bits: 8, modelSize: 16, layers: 2, heads: 2, ffnSize: 24, viewFrames: 6)
+        c.encoder.dropout = 0.1
+        return c
+    }
+
+    /// The whole objective (both views, contrastive, order and scene terms, dropout on) against
+    /// finite differences, with the hash layer in its straight-through surrogate form and the
+    /// scene assignment frozen (it is a discrete function of the activations). The hash
+    /// LayerNorm's gain is set to 0.3 so every h stays inside (−1, 1), where hard-tanh is
+    /// smooth: a finite difference across its kink measures a one-sided slope. The gate itself
+    /// is tested in ChainNNTests.
+    func testWholeModelGradient() {
+        var config = smallConfig()
+        config.hashActivation = .hardTanh
+        config.contrastive = ContrastiveLoss(temperature: 0.5, debiasPrior: 0.1)
+        let model = CHAINModel(config: config, seed: 1)
+        let gain = model.store.value(model.hash.norm.gamma!)
+        for k in 0..<config.bits { gain[k] = 0.3 }
+        let batch = 3, frames = 12
+        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 2)
+        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        let exchange = SingleProcessExchange()
+        var frozen: [Int: SceneSegmentation.Scenes] = [:]
+        let scenes: (Int) -> SceneSegmentation.Scenes = { view in
+            if let s = frozen[view] { return s }
+            let s = config.scenes.segment(step.hashActivations(view: view), videos: batch, frames: 6, dim: 8)
+            frozen[view] = s
+            return s
+        }
+        func loss() -> Double {
+            var rng = Philox(seed: 3)
+            return videos.withUnsafeBufferPointer {
+                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: exchange, scenes: scenes).total
+            }
+        }
+        model.store.zeroGradients()
+        let first = loss()
+        XCTAssertTrue(first.isFinite)
+        XCTAssertGreaterThan(frozen[0]!.count, 0)
+        for view in 0..<2 {
+            for k in 0..<(batch * 6 * 8) { XCTAssertLessThan(abs(step.hashActivations(view: view)[k]), 0.95) }
+        }
+        let r = GradientCheck().checkParameters(model.store, perParameter: 6, loss: loss)
+        XCTAssertTrue(r.passed, "\(r)")
+    }
+
+    /// Each task alone lowers its own loss on a small synthetic set (120 AdamW steps).
+    func testEachTaskLearnsAlone() {
+        for task in ["contrastive", "order", "scene"] {
+            var config = smallConfig()
+            config.contrastiveWeight = task == "contrastive" ? 1 : 0
+            config.orderWeight = task == "order" ? 1 : 0
+            config.sceneWeight = task == "scene" ? 1 : 0
+            let model = CHAINModel(config: config, seed: 4)
+            let batch = 16, frames = 12
+            let videos = SyntheticVideos.make(videos: 64, frames: frames, featureSize: 10, classes: 8, seed: 5)
+            let steps = 120
+            let step = CHAINTrainingStep(model: model, maxBatch: batch)
+            let optimizer = AdamW(model.store, .init(weightDecay: 0))
+            var rng = Philox(seed: 6)
+            var history: [Double] = []
+            for s in 0..<steps {
+                let first = (s * batch) % 64
+                model.store.zeroGradients()
+                let l = videos.withUnsafeBufferPointer {
+                    step.run(videos: $0.baseAddress! + first * frames * 10, batch: batch, frames: frames, rng: &rng,
+                             exchange: SingleProcessExchange())
+                }
+                history.append(l.total)
+                optimizer.update(model.store, learningRate: 3e-3)
+            }
+            let early = history[0..<10].reduce(0, +) / 10, late = history[(steps - 10)..<steps].reduce(0, +) / 10
+            // Measured (seeded, deterministic): contrastive 2.91 → 2.33, order 1.90 → 1.40,
+            // scene 1.32 → 0.62 (means of the first and last 10 steps).
+            XCTAssertLessThan(late, 0.85 * early, "\(task): \(early) → \(late)")
+        }
+    }
+
+    func testInferenceCodesAreSignOfMeanFrameCode() {
+        let config = smallConfig()
+        let model = CHAINModel(config: config, seed: 7)
+        let frames = 12, batch = 2
+        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 2, seed: 8)
+        let e = CHAINModel.Encoding(model, maxBatch: batch, frames: frames)
+        let codes = Tensor(shape: [batch, 8])
+        videos.withUnsafeBufferPointer { model.encode($0.baseAddress!, batch: batch, e, codes: codes.pointer) }
+        XCTAssertTrue(codes.toArray().allSatisfy { $0 == 1 || $0 == -1 })
+        // Reference: frame codes through the public layers, then sign of the mean.
+        var layoutRng = Philox(seed: 0)
+        let acts = TransformerEncoder.Activations(model.encoder, maxBatch: batch, seqLen: frames)
+        let hashActs = HashLayer.Activations(model.hash, maxRows: batch * frames)
+        let frameCodes = Tensor(shape: [batch * frames, 8])
+        let positions = (0..<(batch * frames)).map { Int32($0 % frames) }
+        videos.withUnsafeBufferPointer { v in positions.withUnsafeBufferPointer { p in
+            let h = model.encoder.forward(v.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
+                                          rng: &layoutRng, training: false)
+            model.hash.forward(h, frameCodes.pointer, rows: batch * frames, hashActs, model.store)
+        } }
+        for v in 0..<batch {
+            for b in 0..<8 {
+                let mean = (0..<frames).map { frameCodes[(v * frames + $0) * 8 + b] }.reduce(0, +)
+                XCTAssertEqual(codes[v * 8 + b], mean < 0 ? -1 : 1)
+            }
+        }
+    }
+}
