@@ -2,6 +2,29 @@ import ChainNN
 
 /// Every choice of the CHAIN model and its objectives (see docs/method.md).
 public struct CHAINConfig: Sendable, Equatable {
+    /// Which method the engine trains.
+    public enum Mode: String, Sendable, Codable, CaseIterable {
+        /// CHAIN: segment-sampled views, contrastive + frame order + scene change.
+        case chain
+        /// ConMH (Wang et al., AAAI 2023): masked views, MAE decoder reconstruction + debiased contrastive.
+        case conmh
+    }
+
+    /// ConMH's masking and decoder.
+    public struct ConMHSettings: Sendable, Equatable, Codable {
+        /// Fraction of each view's frames hidden from the encoder (rounded; at least one stays visible).
+        public var maskRatio: Float = 0.5
+        public var decoderWidth = 192
+        public var decoderLayers = 2
+        public var decoderHeads = 3
+        /// γ, the weight of the reconstruction loss.
+        public var reconstructionWeight: Float = 1
+        public init() {}
+    }
+
+    public var mode: Mode = .chain
+    public var conmh = ConMHSettings()
+
     /// The frame encoder (F → d, positions, blocks, final LayerNorm). `maxPositions` is
     /// T_max, the longest video; the order head has that many outputs.
     public var encoder: EncoderConfig
@@ -44,6 +67,23 @@ public struct CHAINConfig: Sendable, Equatable {
         scenes = SceneSegmentation()
         sceneOnBothViews = true
         hashActivation = .sign
+    }
+
+    /// The ConMH configuration: all frames per view, masked; debiased contrastive (τ = 0.5,
+    /// τ⁺ = 0.1) plus reconstruction; no order or scene task. `layers`/`heads`/`headSize`
+    /// default to the shape ConMH is usually compared at (12 blocks, 6 heads of width 42).
+    public static func conmh(featureSize: Int, frames: Int, bits: Int = 64, modelSize: Int = 256, layers: Int = 12,
+                             heads: Int = 6, headSize: Int = 42, ffnSize: Int = 1024) -> CHAINConfig {
+        var c = CHAINConfig(featureSize: featureSize, maxFrames: frames, bits: bits, modelSize: modelSize, layers: layers,
+                            heads: heads, ffnSize: ffnSize, viewFrames: frames)
+        c.encoder.headSize = headSize
+        c.mode = .conmh
+        c.views = SegmentSampler(segments: frames, minimumSpan: 1)
+        c.augmentation = .identity
+        c.contrastive = ContrastiveLoss(temperature: 0.5, debiasPrior: 0.1)
+        c.orderWeight = 0
+        c.sceneWeight = 0
+        return c
     }
 
     public var usesContrastive: Bool { contrastiveWeight > 0 }

@@ -11,6 +11,10 @@ public struct CHAINModel: Sendable {
     public let encoder: TransformerEncoder
     public let hash: HashLayer
     public let orderHead: Linear
+    /// ConMH mode only: the MAE decoder (Linear(bits → width) on frame codes, mask tokens,
+    /// blocks of that width) and the reconstruction head Linear(width → F).
+    public let decoder: TransformerEncoder?
+    public let reconstruction: Linear?
     public let store: ParameterStore
 
     public init(config: CHAINConfig, seed: UInt64) {
@@ -20,6 +24,17 @@ public struct CHAINModel: Sendable {
         hash = HashLayer("hash", inputSize: config.encoder.modelSize, bits: config.bits, layout: &layout)
         orderHead = Linear("order_head", inputSize: config.encoder.modelSize, outputSize: config.encoder.maxPositions,
                            layout: &layout)
+        if config.mode == .conmh {
+            let w = config.conmh.decoderWidth
+            decoder = TransformerEncoder("decoder", config: EncoderConfig(
+                inputSize: config.bits, modelSize: w, layers: config.conmh.decoderLayers, heads: config.conmh.decoderHeads,
+                ffnSize: 4 * w, maxPositions: config.encoder.maxPositions, positional: .learned, placement: .pre,
+                dropout: 0, finalNorm: true, maskToken: true), layout: &layout)
+            reconstruction = Linear("reconstruction", inputSize: w, outputSize: config.encoder.inputSize, layout: &layout)
+        } else {
+            decoder = nil
+            reconstruction = nil
+        }
         store = ParameterStore(layout: layout)
         store.initialize(Philox(seed: seed).split("init"))
     }

@@ -26,6 +26,8 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         /// for which affinity propagation found none.
         public var scenes = 0
         public var videosWithoutScenes = 0
+        /// ConMH mode: this rank's share of the masked-frame reconstruction MSE.
+        public var reconstruction = 0.0
     }
 
     /// Buffers of one view pass.
@@ -51,6 +53,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
     let views: [ViewPass]
     let orderPass: ViewPass
     let logits: Tensor, dLogits: Tensor, compactLogits: Tensor
+    let conmh: [ConMHPass]
 
     public init(model: CHAINModel, maxBatch: Int) {
         self.model = model
@@ -61,6 +64,48 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         logits = Tensor(shape: [rows, model.config.encoder.maxPositions])
         dLogits = Tensor(shape: [rows, model.config.encoder.maxPositions])
         compactLogits = Tensor(shape: [rows, model.config.views.segments])
+        conmh = model.config.mode == .conmh ? [ConMHPass(model, maxBatch: maxBatch), ConMHPass(model, maxBatch: maxBatch)] : []
+    }
+
+    /// The contrastive term over two views whose frame codes are [batch·framesPerVideo, bits]:
+    /// gathers the video codes (mean of frame codes) of the global batch, computes this rank's
+    /// anchors' share, sends the candidates' gradient back to their owners and spreads each
+    /// video's gradient over its frames (× contrastiveWeight) into the views' dCodes.
+    func contrastiveTerm(_ views: [(codes: UnsafeMutablePointer<Float>, dCodes: UnsafeMutablePointer<Float>)], batch: Int,
+                         framesPerVideo l: Int, exchange: BatchExchange) -> Double {
+        let c = model.config, bits = c.bits
+        let local = Tensor(shape: [2 * batch, bits])
+        for (viewIndex, pass) in views.enumerated() {
+            for v in 0..<batch {
+                let out = local.pointer + (viewIndex * batch + v) * bits
+                for i in 0..<l { VectorMath.add(pass.codes + (v * l + i) * bits, into: out, count: bits) }
+                VectorMath.scale(out, by: 1 / Float(l), count: bits)
+            }
+        }
+        let world = exchange.worldSize, block = 2 * batch
+        let global = Tensor(shape: [world * block, bits]), dGlobal = Tensor(shape: [world * block, bits])
+        exchange.allGather(UnsafeBufferPointer(local.buffer), into: global.buffer)
+        var positives = [Int](repeating: 0, count: world * block)
+        for r in 0..<world {
+            for j in 0..<batch { positives[r * block + j] = r * block + batch + j; positives[r * block + batch + j] = r * block + j }
+        }
+        let share = c.contrastive.lossAndGradient(
+            codes: global.pointer, rows: world * block, dim: bits, positives: positives,
+            anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: world * block,
+            dCodes: dGlobal.pointer)
+        let dLocal = Tensor(shape: [block, bits])
+        exchange.reduceScatter(UnsafeBufferPointer(dGlobal.buffer), into: dLocal.buffer)
+        let perFrame = c.contrastiveWeight / Float(l)
+        for (viewIndex, pass) in views.enumerated() {
+            for v in 0..<batch {
+                let g = dLocal.pointer + (viewIndex * batch + v) * bits
+                for i in 0..<l {
+                    let out = pass.dCodes + (v * l + i) * bits
+                    for b in 0..<bits { out[b] += perFrame * g[b] }
+                }
+            }
+        }
+        return share
     }
 
     /// The hash layer's activations h of view 0 or 1 from the last run, [batch·L, bits]
@@ -74,6 +119,9 @@ public final class CHAINTrainingStep: @unchecked Sendable {
     public func run(videos: UnsafePointer<Float>, batch: Int, frames: Int, featureStd: UnsafePointer<Float>? = nil,
                     rng: inout Philox, exchange: BatchExchange,
                     scenes override: ((_ view: Int) -> SceneSegmentation.Scenes)? = nil) -> Losses {
+        if model.config.mode == .conmh {
+            return runConMH(videos: videos, batch: batch, frames: frames, featureStd: featureStd, rng: &rng, exchange: exchange)
+        }
         let c = model.config, l = c.views.segments, f = c.encoder.inputSize, bits = c.bits
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         precondition(frames <= c.encoder.maxPositions, "videos of \(frames) frames exceed maxPositions \(c.encoder.maxPositions)")
@@ -106,36 +154,8 @@ public final class CHAINTrainingStep: @unchecked Sendable {
 
         // 3. Contrastive: video code = mean of frame codes; candidates = both views of the global batch.
         if c.usesContrastive {
-            let local = Tensor(shape: [2 * batch, bits])
-            for (viewIndex, pass) in views.enumerated() {
-                for v in 0..<batch {
-                    let out = local.pointer + (viewIndex * batch + v) * bits
-                    for i in 0..<l { VectorMath.add(pass.codes.pointer + (v * l + i) * bits, into: out, count: bits) }
-                    VectorMath.scale(out, by: 1 / Float(l), count: bits)
-                }
-            }
-            let world = exchange.worldSize, block = 2 * batch
-            let global = Tensor(shape: [world * block, bits]), dGlobal = Tensor(shape: [world * block, bits])
-            exchange.allGather(UnsafeBufferPointer(local.buffer), into: global.buffer)
-            var positives = [Int](repeating: 0, count: world * block)
-            for r in 0..<world { for j in 0..<batch { positives[r * block + j] = r * block + batch + j; positives[r * block + batch + j] = r * block + j } }
-            let share = c.contrastive.lossAndGradient(
-                codes: global.pointer, rows: world * block, dim: bits, positives: positives,
-                anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: world * block,
-                dCodes: dGlobal.pointer)
-            let dLocal = Tensor(shape: [block, bits])
-            exchange.reduceScatter(UnsafeBufferPointer(dGlobal.buffer), into: dLocal.buffer)
-            losses.contrastive = share
-            let perFrame = c.contrastiveWeight / Float(l)
-            for (viewIndex, pass) in views.enumerated() {
-                for v in 0..<batch {
-                    let g = dLocal.pointer + (viewIndex * batch + v) * bits
-                    for i in 0..<l {
-                        let out = pass.dCodes.pointer + (v * l + i) * bits
-                        for b in 0..<bits { out[b] += perFrame * g[b] }
-                    }
-                }
-            }
+            losses.contrastive = contrastiveTerm(views.map { ($0.codes.pointer, $0.dCodes.pointer) }, batch: batch,
+                                                 framesPerVideo: l, exchange: exchange)
         }
 
         // 4. Scene-change regularisation: frames against the scene prototypes of the global batch.

@@ -21,11 +21,14 @@ public struct EncoderConfig: Sendable, Equatable, Codable {
     public var attentionDropout: Float
     /// A LayerNorm after the last block (pre-LN stacks need it).
     public var finalNorm: Bool
+    /// A learned token that replaces the projected input of masked rows (MAE-style decoders,
+    /// masked-frame augmentation). Rows are masked per call (`forward(tokenMask:)`).
+    public var maskToken: Bool = false
 
     public init(inputSize: Int, modelSize: Int = 256, layers: Int = 4, heads: Int = 8, headSize: Int? = nil,
                 ffnSize: Int = 1024, maxPositions: Int = 64, positional: PositionalEncoding = .learned,
                 placement: NormPlacement = .pre, dropout: Float = 0, attentionDropout: Float = 0,
-                finalNorm: Bool = true) {
+                finalNorm: Bool = true, maskToken: Bool = false) {
         self.inputSize = inputSize
         self.modelSize = modelSize
         self.layers = layers
@@ -38,6 +41,7 @@ public struct EncoderConfig: Sendable, Equatable, Codable {
         self.dropout = dropout
         self.attentionDropout = attentionDropout
         self.finalNorm = finalNorm
+        self.maskToken = maskToken
     }
 }
 
@@ -50,6 +54,7 @@ public struct TransformerEncoder: Sendable {
     public let blocks: [TransformerBlock]
     public let finalNorm: LayerNorm?
     public let inputDropout: Dropout
+    public let maskToken: Parameter?
 
     public init(_ name: String, config c: EncoderConfig, layout: inout ParameterLayout) {
         config = c
@@ -63,6 +68,8 @@ public struct TransformerEncoder: Sendable {
         }
         finalNorm = c.finalNorm ? LayerNorm("\(name).norm", size: c.modelSize, layout: &layout) : nil
         inputDropout = Dropout(probability: c.dropout)
+        maskToken = c.maskToken ? layout.add("\(name).mask_token", shape: [c.modelSize], initializer: .normal(std: 0.02),
+                                             decays: false) : nil
     }
 
     /// Everything one pass keeps for its backward pass, allocated once and reused each step.
@@ -79,6 +86,7 @@ public struct TransformerEncoder: Sendable {
         let dA: Tensor, dB: Tensor
         var batch = 0
         var usedInputDropout = false
+        var tokenMask: [Bool] = []
 
         public init(_ encoder: TransformerEncoder, maxBatch: Int, seqLen: Int) {
             self.maxBatch = maxBatch
@@ -96,16 +104,25 @@ public struct TransformerEncoder: Sendable {
     }
 
     /// Encodes `batch` sequences: features [batch·seqLen, F], positions [batch·seqLen].
-    /// Returns the output [batch·seqLen, d] (valid until the next forward on `a`).
+    /// `tokenMask` (needs `config.maskToken`) replaces the projected input of the rows where it
+    /// is true with the mask token. Returns the output [batch·seqLen, d] (valid until the next
+    /// forward on `a`).
     @discardableResult
     public func forward(_ features: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int,
-                        keyPadding: UnsafePointer<Bool>? = nil, _ a: Activations, _ params: ParameterStore,
+                        keyPadding: UnsafePointer<Bool>? = nil, tokenMask: UnsafePointer<Bool>? = nil,
+                        _ a: Activations, _ params: ParameterStore,
                         rng: inout Philox, training: Bool) -> UnsafeMutablePointer<Float> {
         precondition(batch <= a.maxBatch, "encoder batch \(batch) exceeds capacity \(a.maxBatch)")
+        precondition(tokenMask == nil || maskToken != nil, "tokenMask needs an encoder built with maskToken")
         a.batch = batch
         let rows = batch * a.seqLen, d = config.modelSize
         let x0 = a.layerInputs[0].pointer
         projection.forward(features, x0, rows: rows, params)
+        a.tokenMask = tokenMask.map { Array(UnsafeBufferPointer(start: $0, count: rows)) } ?? []
+        if let token = maskToken, !a.tokenMask.isEmpty {
+            let t = params.value(token)
+            for r in 0..<rows where a.tokenMask[r] { (x0 + r * d).update(from: t, count: d) }
+        }
         positional.forward(x0, positions: positions, rows: rows, params)
         a.usedInputDropout = training && inputDropout.isActive
         if a.usedInputDropout { inputDropout.forward(x0, mask: a.inputMask!.pointer, count: rows * d, rng: &rng) }
@@ -139,6 +156,14 @@ public struct TransformerEncoder: Sendable {
         }
         if a.usedInputDropout { inputDropout.backward(dy, mask: a.inputMask!.pointer, count: n) }
         positional.backward(dy, positions: positions, rows: rows, params)
+        if let token = maskToken, !a.tokenMask.isEmpty {
+            // Masked rows took the token, not the projection: their gradient goes to the token.
+            let g = params.gradient(token), d = config.modelSize
+            for r in 0..<rows where a.tokenMask[r] {
+                VectorMath.add(dy + r * d, into: g, count: d)
+                (dy + r * d).update(repeating: 0, count: d)
+            }
+        }
         projection.backward(features, dy, dFeatures, rows: rows, params)
     }
 }
