@@ -67,6 +67,24 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         conmh = model.config.mode == .conmh ? [ConMHPass(model, maxBatch: maxBatch), ConMHPass(model, maxBatch: maxBatch)] : []
     }
 
+    /// Copies the picked frames of one video into a view (from one random augmented copy when
+    /// there are copies, else from the clean features followed by the feature-space transform).
+    func fillView(_ out: UnsafeMutablePointer<Float>, video v: Int, picked: [Int], videos: UnsafePointer<Float>, frames: Int,
+                  featureStd: UnsafePointer<Float>?, augmented: AugmentedCopies?, rng: inout Philox) {
+        let f = model.config.encoder.inputSize
+        let source: UnsafePointer<Float>
+        if let augmented {
+            let copy = rng.nextInt(below: augmented.copies)
+            source = augmented.features + (v * augmented.copies + copy) * frames * f
+        } else {
+            source = videos + v * frames * f
+        }
+        for (i, t) in picked.enumerated() { (out + i * f).update(from: source + t * f, count: f) }
+        if augmented == nil {
+            model.config.augmentation.apply(out, frames: picked.count, featureSize: f, featureStd: featureStd, rng: &rng)
+        }
+    }
+
     /// The contrastive term over two views whose frame codes are [batch·framesPerVideo, bits]:
     /// gathers the video codes (mean of frame codes) of the global batch, computes this rank's
     /// anchors' share, sends the candidates' gradient back to their owners and spreads each
@@ -108,19 +126,37 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         return share
     }
 
+    /// The input features of view 0 or 1 from the last run (first `rows` floats).
+    public func viewFeatures(view: Int, rows: Int) -> [Float] { Array(UnsafeBufferPointer(start: views[view].features.pointer, count: rows)) }
+
     /// The hash layer's activations h of view 0 or 1 from the last run, [batch·L, bits]
     /// (what scene segmentation clusters).
     public func hashActivations(view: Int) -> UnsafePointer<Float> { UnsafePointer(views[view].hash.normalized.pointer) }
 
+    /// Pre-extracted spatially augmented copies of the batch: [batch, copies, frames, F],
+    /// each copy made with one crop/flip/colour setting for all of a video's frames.
+    public struct AugmentedCopies {
+        public var features: UnsafePointer<Float>
+        public var copies: Int
+        public init(features: UnsafePointer<Float>, copies: Int) {
+            precondition(copies >= 1, "augmented copies need at least one copy")
+            self.features = features
+            self.copies = copies
+        }
+    }
+
     /// Runs the step on `batch` videos of `frames` frames: videos [batch·frames, F].
-    /// `featureStd` scales the augmentation noise (nil: 1). `scenes` may replace the
-    /// affinity-propagation segmentation of each view pass (tests freeze it with this).
+    /// Spatial augmentation: with `augmented`, each view reads all its frames from one random
+    /// copy; otherwise the feature-space transform, whose noise `featureStd` scales (nil: 1).
+    /// `scenes` may replace the affinity-propagation segmentation of each view pass (tests
+    /// freeze it with this).
     @discardableResult
     public func run(videos: UnsafePointer<Float>, batch: Int, frames: Int, featureStd: UnsafePointer<Float>? = nil,
-                    rng: inout Philox, exchange: BatchExchange,
+                    augmented: AugmentedCopies? = nil, rng: inout Philox, exchange: BatchExchange,
                     scenes override: ((_ view: Int) -> SceneSegmentation.Scenes)? = nil) -> Losses {
         if model.config.mode == .conmh {
-            return runConMH(videos: videos, batch: batch, frames: frames, featureStd: featureStd, rng: &rng, exchange: exchange)
+            return runConMH(videos: videos, batch: batch, frames: frames, featureStd: featureStd, augmented: augmented,
+                            rng: &rng, exchange: exchange)
         }
         let c = model.config, l = c.views.segments, f = c.encoder.inputSize, bits = c.bits
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
@@ -132,12 +168,9 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         for pass in views {
             for v in 0..<batch {
                 let picked = c.views.sample(frames: frames, rng: &rng)
-                for (i, t) in picked.enumerated() {
-                    (pass.features.pointer + (v * l + i) * f).update(from: videos + (v * frames + t) * f, count: f)
-                    pass.positions[v * l + i] = Int32(t)
-                }
-                c.augmentation.apply(pass.features.pointer + v * l * f, frames: l, featureSize: f,
-                                     featureStd: featureStd, rng: &rng)
+                fillView(pass.features.pointer + v * l * f, video: v, picked: picked, videos: videos, frames: frames,
+                         featureStd: featureStd, augmented: augmented, rng: &rng)
+                for (i, t) in picked.enumerated() { pass.positions[v * l + i] = Int32(t) }
             }
         }
 

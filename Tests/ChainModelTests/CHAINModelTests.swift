@@ -202,3 +202,38 @@ final class CHAINModelTests: XCTestCase {
         }
     }
 }
+
+final class AugmentedCopiesTests: XCTestCase {
+    /// With pre-extracted copies, each view reads all its frames from one copy: if copy a of
+    /// video v is filled with the constant 100·v + a, every frame of a view shows one value.
+    func testViewsReadOneCopyEach() {
+        var config = CHAINConfig(featureSize: 3, maxFrames: 6, bits: 4, modelSize: 8, layers: 1, heads: 2, ffnSize: 8, viewFrames: 3)
+        config.orderWeight = 0
+        config.sceneWeight = 0
+        let model = CHAINModel(config: config, seed: 1)
+        let batch = 2, frames = 6, copies = 4
+        var copiesData = [Float](repeating: 0, count: batch * copies * frames * 3)
+        for v in 0..<batch { for a in 0..<copies { for k in 0..<(frames * 3) { copiesData[((v * copies + a) * frames) * 3 + k] = Float(100 * v + a) } } }
+        let clean = [Float](repeating: -1, count: batch * frames * 3)
+        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        var rng = Philox(seed: 2)
+        var seenCopies = Set<Float>()
+        for _ in 0..<20 {   // 40 draws per video over 4 copies: all appear (P(miss) ≈ 4·0.75⁴⁰ ≈ 4e-5)
+            copiesData.withUnsafeBufferPointer { aug in clean.withUnsafeBufferPointer { x in
+                _ = step.run(videos: x.baseAddress!, batch: batch, frames: frames,
+                             augmented: .init(features: aug.baseAddress!, copies: copies), rng: &rng, exchange: SingleProcessExchange())
+            } }
+            for view in 0..<2 {
+                let features = step.viewFeatures(view: view, rows: batch * 3 * 3)
+                for v in 0..<batch {
+                    let values = Set(features[(v * 9)..<((v + 1) * 9)])
+                    XCTAssertEqual(values.count, 1, "one copy per view")
+                    let value = values.first!
+                    XCTAssertEqual(Int(value) / 100, v)
+                    seenCopies.insert(value)
+                }
+            }
+        }
+        XCTAssertEqual(seenCopies.count, batch * copies, "every copy gets used")
+    }
+}
