@@ -23,12 +23,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         // Engine.
         .target(name: "ChainNumerics", dependencies: ["COpenBLAS"]),
         .target(name: "ChainNN", dependencies: ["ChainNumerics"]),
         .target(name: "ChainModel", dependencies: ["ChainNN"]),
         .target(name: "ChainStorage", dependencies: ["CHDF5"]),
+        .target(name: "ChainData", dependencies: ["ChainStorage", "CZlib"]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
 
@@ -53,6 +56,8 @@ let package = Package(
                     exclude: ["Fixtures/make_affinity_propagation_fixtures.py"],
                     resources: [.copy("Fixtures/affinity_propagation.json")]),
         .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
+        .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage"],
+                    exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "chain-testkit"]),
     ]
 )
