@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "ChainStorage", dependencies: ["CHDF5"]),
         .target(name: "ChainData", dependencies: ["ChainStorage", "CZlib"]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
+        .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainNumerics"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
 
         // Executables.
@@ -56,6 +57,8 @@ let package = Package(
                     exclude: ["Fixtures/make_affinity_propagation_fixtures.py"],
                     resources: [.copy("Fixtures/affinity_propagation.json")]),
         .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
+        .testTarget(name: "ChainEvaluationTests", dependencies: ["ChainEvaluation", "ChainData", "ChainNumerics", "ChainStorage"],
+                    resources: [.copy("Fixtures/packbits.json")]),
         .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage"],
                     exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "chain-testkit"]),

@@ -1,0 +1,124 @@
+import ChainData
+import ChainEvaluation
+import ChainNumerics
+import Foundation
+import XCTest
+
+final class RetrievalEvaluationTests: XCTestCase {
+    func codes(_ rows: [[Float]]) -> PackedCodes {
+        let flat = rows.flatMap { $0 }
+        return flat.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: rows.count, bits: rows[0].count) }
+    }
+
+    func labels(_ rows: [[UInt8]]) -> LabelMatrix { LabelMatrix(rows: rows.count, classes: rows[0].count, values: rows.flatMap { $0 }) }
+
+    /// Query 0000 against d0 0000, d1 1111, d2 0001, d3 0011, d4 0000 (bit = +1):
+    /// distances 0, 4, 1, 2, 0 → ranking d0, d4 (tie broken by index), d2, d3, d1.
+    /// Relevant (class A): d1, d3, d4 → relevance by rank [0, 1, 0, 1, 1].
+    /// mAP@2 = (1/2)/2 = 0.25; mAP@4 = (1/2 + 2/4)/4 = 0.25; mAP@5 = (1/2 + 2/4 + 3/5)/5 = 0.32;
+    /// mAP@10 (K beyond the database) = 1.6/10; mAP(all) = 1.6/3.
+    func testHandComputedRankingWithTies() {
+        let m: Float = -1
+        let db = codes([[m, m, m, m], [1, 1, 1, 1], [m, m, m, 1], [m, m, 1, 1], [m, m, m, m]])
+        let query = codes([[m, m, m, m]])
+        let a: [UInt8] = [1, 0], b: [UInt8] = [0, 1]
+        let r = RetrievalEvaluation.evaluate(queries: query, database: db, queryLabels: labels([a]),
+                                             databaseLabels: labels([b, a, b, a, a]), topK: [2, 4, 5, 10])
+        XCTAssertEqual(r.mapAtK[2]!, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(r.mapAtK[4]!, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(r.mapAtK[5]!, 0.32, accuracy: 1e-12)
+        XCTAssertEqual(r.mapAtK[10]!, 0.16, accuracy: 1e-12)
+        XCTAssertEqual(r.mapAll, 1.6 / 3, accuracy: 1e-12)
+    }
+
+    /// Query set = database (the FCVID protocol): each query finds itself first.
+    func testQueryEqualsDatabase() {
+        let c = codes([[1, 1], [1, -1], [-1, -1]])
+        let l = labels([[1, 0], [0, 1], [1, 0]])
+        let r = RetrievalEvaluation.evaluate(queries: c, database: c, queryLabels: l, databaseLabels: l, topK: [1])
+        XCTAssertEqual(r.mapAtK[1]!, 1, accuracy: 1e-12)
+    }
+
+    /// Agreement with a direct implementation (sort by (distance, index), walk) on random
+    /// codes with multi-label relevance.
+    func testMatchesBruteForceReference() {
+        var g = Philox(seed: 5)
+        let bits = 16, n = 300, nq = 40, classes = 6
+        func randomCodes(_ count: Int) -> [[Float]] { (0..<count).map { _ in (0..<bits).map { _ in g.nextUniform() < 0.5 ? -1 : 1 } } }
+        func randomLabels(_ count: Int) -> [[UInt8]] {
+            (0..<count).map { _ in var row = (0..<classes).map { _ in UInt8(g.nextUniform() < 0.2 ? 1 : 0) }; row[g.nextInt(below: classes)] = 1; return row }
+        }
+        let dbRows = randomCodes(n), qRows = randomCodes(nq), dbL = randomLabels(n), qL = randomLabels(nq)
+        let ks = [1, 5, 20, 100, 300, 500]
+        let r = RetrievalEvaluation.evaluate(queries: codes(qRows), database: codes(dbRows), queryLabels: labels(qL),
+                                             databaseLabels: labels(dbL), topK: ks)
+        var expected = [Double](repeating: 0, count: ks.count), expectedAll = 0.0
+        for qi in 0..<nq {
+            let dist = dbRows.map { row in zip(row, qRows[qi]).filter { $0 != $1 }.count }
+            let order = (0..<n).sorted { (dist[$0], $0) < (dist[$1], $1) }
+            let rel = order.map { j in (0..<classes).contains { qL[qi][$0] == 1 && dbL[j][$0] == 1 } }
+            for (ki, k) in ks.enumerated() {
+                var x = 0, s = 0.0
+                for r in 0..<min(k, n) where rel[r] { x += 1; s += Double(x) / Double(r + 1) }
+                expected[ki] += s / Double(k) / Double(nq)
+            }
+            var x = 0, s = 0.0
+            for r in 0..<n where rel[r] { x += 1; s += Double(x) / Double(r + 1) }
+            expectedAll += (x > 0 ? s / Double(x) : 0) / Double(nq)
+        }
+        for (ki, k) in ks.enumerated() { XCTAssertEqual(r.mapAtK[k]!, expected[ki], accuracy: 1e-12, "K = \(k)") }
+        XCTAssertEqual(r.mapAll, expectedAll, accuracy: 1e-12)
+    }
+
+    struct PackFixture: Decodable { struct Case: Decodable { let bits: Int; let codes: [[Float]]; let packed: [[UInt8]] }; let cases: [Case] }
+
+    /// Packing is numpy.packbits(codes > 0, axis=1), byte for byte (committed fixture).
+    func testPackingMatchesNumpyPackbits() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "packbits", withExtension: "json"))
+        let fixture = try JSONDecoder().decode(PackFixture.self, from: Data(contentsOf: url))
+        XCTAssertEqual(fixture.cases.count, 4)
+        for c in fixture.cases {
+            let packed = codes(c.codes)
+            XCTAssertEqual(packed.bytes, c.packed.flatMap { $0 }, "bits \(c.bits)")
+            XCTAssertEqual(packed.signs(1), c.codes[1].map { $0 > 0 ? 1 : -1 })
+        }
+    }
+}
+
+import ChainStorage
+
+final class PCABaselineTests: XCTestCase {
+    func testEigenDecomposition() {
+        // [[2,1],[1,2]]: eigenvalues 3 and 1, vectors (1,1)/√2 and (1,−1)/√2.
+        let (values, vectors) = SymmetricEigen.decompose([2, 1, 1, 2], n: 2)
+        XCTAssertEqual(values[0], 3, accuracy: 1e-12)
+        XCTAssertEqual(values[1], 1, accuracy: 1e-12)
+        XCTAssertEqual(abs(vectors[0]), 0.5.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(vectors[0] * vectors[1], 0.5, accuracy: 1e-12)
+        XCTAssertEqual(vectors[2] * vectors[3], -0.5, accuracy: 1e-12)
+    }
+
+    /// End to end on the shared real-feature set: float16 HDF5 features, scipy-compressed
+    /// labels, PCA-sign at 64 bits and the field's mAP@K must reproduce the README's
+    /// baseline table (computed there by the set's Python generator).
+    func testReproducesMmnistPCABaselineWhenPresent() throws {
+        let dirs = ["../shared/data/mmnist", "../../shared/data/mmnist"]
+        guard let dir = dirs.first(where: { FileManager.default.fileExists(atPath: $0 + "/mmnist_train_feats.h5") }) else {
+            throw XCTSkip("../shared/data/mmnist is not present")
+        }
+        let train = try HDF5File(path: dir + "/mmnist_train_feats.h5").dataset("feats").readFloats()
+        let test = try HDF5File(path: dir + "/mmnist_test_feats.h5").dataset("feats").readFloats()
+        let trainLabels = try LabelReader.read(path: dir + "/mmnist_train_labels.mat")
+        let testLabels = try LabelReader.read(path: dir + "/mmnist_test_labels.mat")
+        let pca = train.withUnsafeBufferPointer { PCASignBaseline(fit: $0.baseAddress!, videos: 800, frames: 25, featureSize: 1280, bits: 64) }
+        let db = train.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: 800, frames: 25) }
+        let queries = test.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: 200, frames: 25) }
+        let r = RetrievalEvaluation.evaluate(queries: queries, database: db, queryLabels: testLabels, databaseLabels: trainLabels,
+                                             topK: [5, 20, 40, 60, 80, 100])
+        let readme: [Int: Double] = [5: 0.5137, 20: 0.3043, 40: 0.2031, 60: 0.1581, 80: 0.1305, 100: 0.1122]
+        for (k, v) in readme { XCTAssertEqual(r.mapAtK[k]!, v, accuracy: 1e-4, "mAP@\(k)") }   // the README rounds to 4 places
+        XCTAssertEqual(r.mapAll, 0.2430, accuracy: 1e-4)
+        print("mmnist PCA-sign 64: " + [5, 20, 40, 60, 80, 100].map { String(format: "@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
+              + String(format: " all %.4f", r.mapAll))
+    }
+}
