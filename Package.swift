@@ -35,10 +35,12 @@ let package = Package(
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainNumerics"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
+        .target(name: "ChainTraining", dependencies: ["ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed",
+                                                      "ChainStorage"]),
 
         // Executables.
         .executableTarget(name: "ChainTrainTool", dependencies: [
-            "ChainToy", "ChainDistributed",
+            "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-train"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
@@ -46,7 +48,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).
-        .executableTarget(name: "chain-testkit", dependencies: ["ChainDistributed", "ChainToy"],
+        .executableTarget(name: "chain-testkit", dependencies: ["ChainDistributed", "ChainToy", "ChainModel", "ChainTraining"],
                           path: "Sources/chain-testkit"),
 
         // Tests.

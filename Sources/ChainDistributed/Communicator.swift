@@ -117,6 +117,15 @@ public final class Communicator: @unchecked Sendable {
                        receive.baseAddress, c, displacements, chain_mpi_float(), comm)
     }
 
+    /// Every rank's `value`, in rank order.
+    public func allGather(_ value: Int) -> [Int] {
+        guard size > 1 else { return [value] }
+        var mine = Int64(value)
+        var all = [Int64](repeating: 0, count: size)
+        MPI_Allgather(&mine, 1, chain_mpi_int64(), &all, 1, chain_mpi_int64(), comm)
+        return all.map { Int($0) }
+    }
+
     /// The adjoint of `allGather`: every rank holds a gradient for the whole gathered tensor
     /// (size·n floats); rank r receives the sum over ranks of block r (n floats).
     public func reduceScatter(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>) {

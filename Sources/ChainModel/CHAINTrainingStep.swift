@@ -150,13 +150,24 @@ public final class CHAINTrainingStep: @unchecked Sendable {
     /// copy; otherwise the feature-space transform, whose noise `featureStd` scales (nil: 1).
     /// `scenes` may replace the affinity-propagation segmentation of each view pass (tests
     /// freeze it with this).
+    ///
+    /// Randomness: each video's views, transforms and order permutation come from its own
+    /// stream `videoRandom.split(videoIDs[v])` (defaults: a parent drawn from `rng`, so each
+    /// call differs, and ids 0..<batch). With a
+    /// rank-independent `videoRandom` and global video ids, the data a video sees does not
+    /// depend on how the batch is split over ranks. Dropout draws from `rng`.
     @discardableResult
     public func run(videos: UnsafePointer<Float>, batch: Int, frames: Int, featureStd: UnsafePointer<Float>? = nil,
-                    augmented: AugmentedCopies? = nil, rng: inout Philox, exchange: BatchExchange,
+                    augmented: AugmentedCopies? = nil, rng: inout Philox, videoRandom: Philox? = nil,
+                    videoIDs: [UInt64]? = nil, exchange: BatchExchange,
                     scenes override: ((_ view: Int) -> SceneSegmentation.Scenes)? = nil) -> Losses {
+        let ids = videoIDs ?? (0..<batch).map(UInt64.init)
+        precondition(ids.count == batch, "\(ids.count) video ids for a batch of \(batch)")
+        let parent = videoRandom ?? Philox(seed: rng.next(), stream: rng.next())
+        var videoStreams = ids.map { parent.split($0) }
         if model.config.mode == .conmh {
             return runConMH(videos: videos, batch: batch, frames: frames, featureStd: featureStd, augmented: augmented,
-                            rng: &rng, exchange: exchange)
+                            rng: &rng, streams: &videoStreams, exchange: exchange)
         }
         let c = model.config, l = c.views.segments, f = c.encoder.inputSize, bits = c.bits
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
@@ -167,9 +178,9 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         // 1. Two views per video: segment sampling, then one spatial transform per view.
         for pass in views {
             for v in 0..<batch {
-                let picked = c.views.sample(frames: frames, rng: &rng)
+                let picked = c.views.sample(frames: frames, rng: &videoStreams[v])
                 fillView(pass.features.pointer + v * l * f, video: v, picked: picked, videos: videos, frames: frames,
-                         featureStd: featureStd, augmented: augmented, rng: &rng)
+                         featureStd: featureStd, augmented: augmented, rng: &videoStreams[v])
                 for (i, t) in picked.enumerated() { pass.positions[v * l + i] = Int32(t) }
             }
         }
@@ -250,7 +261,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
             let view = views[0], pass = orderPass, tMax = c.encoder.maxPositions
             var targets = [Int32](repeating: 0, count: rows)
             for v in 0..<batch {
-                let permutation = rng.permutation(l)
+                let permutation = videoStreams[v].permutation(l)
                 for s in 0..<l {
                     (pass.features.pointer + (v * l + s) * f).update(from: view.features.pointer + (v * l + permutation[s]) * f, count: f)
                     pass.positions[v * l + s] = Int32(s)

@@ -43,7 +43,8 @@ extension CHAINTrainingStep {
     /// frames' codes, and the MSE of reconstructing the masked frames' features from the
     /// codes of the visible ones, Σ_masked ‖x̂ − x‖² / (masked frames · F) over the global batch.
     func runConMH(videos: UnsafePointer<Float>, batch: Int, frames: Int, featureStd: UnsafePointer<Float>?,
-                  augmented: AugmentedCopies?, rng: inout Philox, exchange: BatchExchange) -> Losses {
+                  augmented: AugmentedCopies?, rng: inout Philox, streams: inout [Philox],
+                  exchange: BatchExchange) -> Losses {
         let c = model.config, f = c.encoder.inputSize, bits = c.bits
         let decoder = model.decoder!, head = model.reconstruction!
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
@@ -53,11 +54,11 @@ extension CHAINTrainingStep {
         for pass in conmh {
             let l = pass.length, v = pass.visible
             for video in 0..<batch {
-                let picked = c.views.sample(frames: frames, rng: &rng)
+                let picked = c.views.sample(frames: frames, rng: &streams[video])
                 fillView(pass.viewFeatures.pointer + video * l * f, video: video, picked: picked, videos: videos,
-                         frames: frames, featureStd: featureStd, augmented: augmented, rng: &rng)
+                         frames: frames, featureStd: featureStd, augmented: augmented, rng: &streams[video])
                 for (i, t) in picked.enumerated() { pass.fullPositions[video * l + i] = Int32(t) }
-                let order = rng.permutation(l)
+                let order = streams[video].permutation(l)
                 let shown = Array(order[(l - v)...]).sorted()
                 for i in 0..<l { pass.masked[video * l + i] = true }
                 for (j, slot) in shown.enumerated() {

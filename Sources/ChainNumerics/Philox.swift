@@ -32,7 +32,9 @@ public struct Philox: RandomNumberGenerator, Sendable {
 
     /// An independent generator identified by `id` (e.g. a rank, or a purpose such as
     /// "dropout"). The child's key mixes this generator's key and stream, so children of
-    /// different parents, or with different ids, do not overlap.
+    /// different parents, or with different ids, do not overlap. It does not depend on how
+    /// many numbers the parent has drawn: splitting the same parent twice with the same id
+    /// gives the same child.
     public func split(_ id: UInt64) -> Philox {
         Philox(seed: Philox.mix(state.seed ^ Philox.mix(state.stream &+ 0x9E37_79B9_7F4A_7C15)), stream: id)
     }

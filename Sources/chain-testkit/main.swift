@@ -2,8 +2,11 @@
 // against hand-computed results. Each prints "PASS <scenario>" on rank 0 and exits 0, or
 // prints what differed and exits 1. Not installed for users.
 import ChainDistributed
+import ChainModel
 import ChainNN
+import ChainNumerics
 import ChainToy
+import ChainTraining
 import Foundation
 
 func fail(_ comm: Communicator, _ message: String) -> Never {
@@ -107,11 +110,71 @@ func toyEquivalence(_ comm: Communicator) {
     }
 }
 
+/// CHAIN's training step over N ranks (per-rank batch b, gathers with gradients sent back
+/// through reduce-scatter, all-reduced parameter gradients) must match one process with the
+/// whole batch N·b: first-step gradients and parameters after 4 AdamW steps, as relative
+/// norms ≤ 1e-5. Videos differ per rank, so a wrong gather gradient cannot cancel out.
+/// Dropout is off (its masks are drawn per local tensor, not per video).
+func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode) {
+    let perRank = 3, global = perRank * comm.size, frames = 10, features = 12
+    var config: CHAINConfig
+    if mode == .conmh {
+        config = CHAINConfig.conmh(featureSize: features, frames: frames, bits: 8, modelSize: 16, layers: 2, heads: 2,
+                                   headSize: 8, ffnSize: 24)
+        config.conmh.decoderWidth = 12; config.conmh.decoderHeads = 2
+    } else {
+        config = CHAINConfig(featureSize: features, maxFrames: frames, bits: 8, modelSize: 16, layers: 2, heads: 2,
+                             ffnSize: 24, viewFrames: 5)
+        config.contrastive.debiasPrior = 0.1
+    }
+    config.encoder.dropout = 0
+    var g = Philox(seed: 77)
+    let videos = (0..<(global * frames * features)).map { i in Float((i / features) % 7) * 0.1 + g.nextGaussian() }
+
+    func train(_ exchange: Communicator, first: Int, count: Int, steps: Int) -> (gradient: [Float], parameters: [Float]) {
+        let model = CHAINModel(config: config, seed: 5)
+        let step = CHAINTrainingStep(model: model, maxBatch: count)
+        let optimizer = AdamW(model.store)
+        var firstGradient: [Float] = []
+        for s in 0..<steps {
+            model.store.zeroGradients()
+            var rng = Philox(seed: 9).split(UInt64(s))
+            videos.withUnsafeBufferPointer { v in
+                _ = step.run(videos: v.baseAddress! + first * frames * features, batch: count, frames: frames, rng: &rng,
+                             videoRandom: Philox(seed: 11).split(UInt64(s)),
+                             videoIDs: (first..<(first + count)).map { UInt64($0) }, exchange: exchange)
+            }
+            exchange.allReduce(model.store.gradients.buffer)
+            if s == 0 { firstGradient = model.store.gradients.toArray() }
+            optimizer.update(model.store, learningRate: 1e-2)
+        }
+        return (firstGradient, model.store.values.toArray())
+    }
+
+    func relative(_ a: [Float], _ b: [Float]) -> Double {
+        var d = 0.0, n = 0.0
+        for i in 0..<a.count { d += Double(a[i] - b[i]) * Double(a[i] - b[i]); n += Double(b[i]) * Double(b[i]) }
+        return (d / max(n, 1e-300)).squareRoot()
+    }
+
+    let distributed = train(comm, first: comm.rank * perRank, count: perRank, steps: 4)
+    if comm.isRoot {
+        let single = train(Communicator.local, first: 0, count: global, steps: 4)
+        let gradientError = relative(distributed.gradient, single.gradient)
+        let parameterError = relative(distributed.parameters, single.parameters)
+        print("\(mode.rawValue): relative gradient difference \(gradientError), parameters after 4 steps \(parameterError)")
+        check(comm, gradientError <= 1e-5, "first-step gradients differ: \(gradientError)")
+        check(comm, parameterError <= 1e-5, "parameters differ: \(parameterError)")
+    }
+}
+
 let comm = Communicator.world()
 let scenario = CommandLine.arguments.dropFirst().first ?? "collectives"
 switch scenario {
 case "collectives": collectives(comm)
 case "toy-equivalence": toyEquivalence(comm)
+case "chain-equivalence": chainEquivalence(comm, mode: .chain)
+case "conmh-equivalence": chainEquivalence(comm, mode: .conmh)
 case "rank": print("rank \(comm.rank) of \(comm.size)")
 default: fail(comm, "unknown scenario \(scenario)")
 }

@@ -1,20 +1,22 @@
 import ArgumentParser
 import ChainDistributed
+import ChainModel
 import ChainNumerics
 import ChainToy
+import ChainTraining
 import Foundation
 
 /// `chain-train`: the training entry point.
 ///
-/// Until CHAIN's model, data and distributed training land (issues 3–5), this trains the
-/// engine's built-in toy task — recovering the order of shuffled frames with a transformer —
-/// data-parallel over MPI, so every piece of the engine (layers, flat parameters, AdamW,
-/// schedules, all-reduce) runs for real.
+/// With `--data`, trains CHAIN (or ConMH mode) on a dataset in the public layout and
+/// reports retrieval mAP. Without it, trains the engine's built-in toy task — recovering
+/// the order of shuffled frames — so every piece of the engine runs in seconds. Both run
+/// data-parallel under MPI. (YAML configs, checkpoints and resume arrive with issues 5 and 7.)
 @main
 struct ChainTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chain-train",
-        abstract: "Train a CHAIN model (currently: the engine's frame-order toy task).",
+        abstract: "Train a CHAIN model on a dataset (--data), or the engine's frame-order toy task.",
         discussion: """
             Run directly for a single process, or under MPI for data-parallel training:
               chain-train
@@ -26,22 +28,71 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Optimizer steps.") var steps = 800
     @Option(help: "Global batch size in clips (divisible by the number of ranks).") var clips = 64
     @Option(help: "Frames per clip (the number of positions to recover).") var frames = 16
-    @Option(name: .customLong("lr"), help: "Peak learning rate (linear warm-up, cosine decay).") var learningRate: Float = 3e-3
+    @Option(name: .customLong("lr"), help: "Peak learning rate (linear warm-up, cosine decay); default 1e-3 with --data, 3e-3 for the toy task.")
+    var learningRate: Float?
     @Option(help: "Random seed (initialisation and data).") var seed: UInt64 = 1
     @Option(help: "Print a progress line every N steps.") var logEvery = 50
-    @Option(help: "Stop with a failure unless final frame accuracy reaches this fraction.") var requireAccuracy: Double?
+    @Option(help: "Stop with a failure unless final frame accuracy reaches this fraction (toy task).") var requireAccuracy: Double?
+
+    @Option(help: "Dataset folder in the public layout ({name}_train_feats.h5, {name}_train_labels.mat, …).") var data: String?
+    @Option(help: "Dataset file-name prefix inside --data.") var name = "mmnist"
+    @Option(help: "Method: chain or conmh.") var mode = "chain"
+    @Option(help: "Code length.") var bits = 64
+    @Option(help: "Training epochs (dataset mode).") var epochs = 50
+    @Option(help: "Global batch in videos (dataset mode).") var batch = 64
+    @Option(help: "Model width d.") var modelSize = 256
+    @Option(help: "Transformer blocks.") var layers = 4
+    @Option(help: "Attention heads.") var heads = 8
+    @Option(help: "Feed-forward width.") var ffn = 1024
+    @Option(help: "Frames per view L (chain mode).") var viewFrames = 12
+    @Option(help: "Weight of the contrastive task (0 turns it off).") var contrastiveWeight: Float = 1
+    @Option(help: "α, weight of frame-order verification (0 turns it off).") var orderWeight: Float = 1
+    @Option(help: "β, weight of scene-change regularisation (0 turns it off).") var sceneWeight: Float = 1
+    @Option(help: "τ⁺ of the debiased contrastive loss (omit for plain NT-Xent in chain mode).") var debias: Float?
+    @Option(help: "Hold out this many training videos as validation queries (the test split is not read).") var validation = 0
+    @Option(help: "Write the evaluation as JSON to this file.") var json: String?
 
     func validate() throws {
         guard steps > 0 else { throw ValidationError("--steps must be positive (got \(steps))") }
         guard clips > 0 else { throw ValidationError("--clips must be positive (got \(clips))") }
         guard frames >= 2 && frames <= 512 else { throw ValidationError("--frames must be in 2...512 (got \(frames))") }
-        guard learningRate > 0 else { throw ValidationError("--lr must be positive (got \(learningRate))") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--lr must be positive (got \(learningRate))") }
         guard logEvery > 0 else { throw ValidationError("--log-every must be positive (got \(logEvery))") }
     }
 
     func run() throws {
         let comm = Communicator.world()
         defer { Communicator.finalize() }
+        if let data {
+            guard let method = CHAINConfig.Mode(rawValue: mode) else { throw ValidationError("--mode must be chain or conmh (got \(mode))") }
+            let features = try VideoSet.load(features: (data as NSString).appendingPathComponent("\(name)_train_feats.h5"))
+            var config: CHAINConfig
+            switch method {
+            case .chain:
+                config = CHAINConfig(featureSize: features.featureSize, maxFrames: features.frames, bits: bits, modelSize: modelSize,
+                                     layers: layers, heads: heads, ffnSize: ffn, viewFrames: viewFrames)
+                config.contrastiveWeight = contrastiveWeight
+                config.orderWeight = orderWeight
+                config.sceneWeight = sceneWeight
+                if let debias { config.contrastive.debiasPrior = debias }
+            case .conmh:
+                config = CHAINConfig.conmh(featureSize: features.featureSize, frames: features.frames, bits: bits, modelSize: modelSize,
+                                           layers: layers, heads: heads, headSize: modelSize / heads, ffnSize: ffn)
+            }
+            var options = Trainer.Options()
+            options.epochs = epochs
+            options.batchSize = batch
+            options.learningRate = learningRate ?? 1e-3
+            options.seed = seed
+            do {
+                try DatasetRun(directory: data, name: name, config: config, options: options, validation: validation,
+                               topK: [5, 20, 40, 60, 80, 100], json: json).run(comm)
+            } catch {
+                FileHandle.standardError.write(Data("chain-train: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            return
+        }
         guard clips % comm.size == 0 else {
             if comm.isRoot {
                 FileHandle.standardError.write(Data("chain-train: --clips \(clips) is not divisible by the world size \(comm.size)\n".utf8))
@@ -51,7 +102,7 @@ struct ChainTrain: ParsableCommand {
         var options = ToyTrainer.Options()
         options.steps = steps
         options.globalClips = clips
-        options.learningRate = learningRate
+        options.learningRate = learningRate ?? 3e-3
         options.seed = seed
         options.warmupSteps = min(20, steps / 10)
         options.toy.frames = frames

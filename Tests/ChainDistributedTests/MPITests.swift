@@ -54,6 +54,13 @@ final class MPITests: XCTestCase {
     func testDataParallelToyMatchesSingleProcessOnTwoRanks() throws { try mpi(2, "toy-equivalence") }
     func testDataParallelToyMatchesSingleProcessOnFourRanks() throws { try mpi(4, "toy-equivalence") }
 
+    /// CHAIN and ConMH steps over N ranks equal one process with the whole batch (global
+    /// contrastive gathers with gradients returned by reduce-scatter, gathered scene prototypes).
+    func testCHAINStepMatchesSingleProcessOnTwoRanks() throws { try mpi(2, "chain-equivalence") }
+    func testCHAINStepMatchesSingleProcessOnFourRanks() throws { try mpi(4, "chain-equivalence") }
+    func testConMHStepMatchesSingleProcessOnTwoRanks() throws { try mpi(2, "conmh-equivalence") }
+    func testConMHStepMatchesSingleProcessOnFourRanks() throws { try mpi(4, "conmh-equivalence") }
+
     func testSingletonWithoutMpirun() throws {
         let (status, output) = try run(Self.testkit, ["collectives"])
         XCTAssertEqual(status, 0, output)

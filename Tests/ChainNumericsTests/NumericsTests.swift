@@ -209,3 +209,14 @@ final class NumpyRandomStateTests: XCTestCase {
         XCTAssertEqual((0..<3).map { _ in r.nextGaussian() }, [-0.20470765948471295, 0.47894333805754824, -0.5194387150567381])
     }
 }
+
+final class PhiloxSplitTests: XCTestCase {
+    /// Documented behaviour: split ignores the parent's position.
+    func testSplitDependsOnKeyAndStreamOnly() {
+        var parent = Philox(seed: 3, stream: 4)
+        var a = parent.split(1)
+        _ = parent.next()
+        var b = parent.split(1)
+        XCTAssertEqual(a.next(), b.next())
+    }
+}
