@@ -51,6 +51,7 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "τ⁺ of the debiased contrastive loss (omit for plain NT-Xent in chain mode).") var debias: Float?
     @Option(help: "Hold out this many training videos as validation queries (the test split is not read).") var validation = 0
     @Option(help: "Write the evaluation as JSON to this file.") var json: String?
+    @Flag(help: "Also evaluate the PCA-sign baseline on the same split (fitted on the training videos).") var pcaBaseline = false
 
     func validate() throws {
         guard steps > 0 else { throw ValidationError("--steps must be positive (got \(steps))") }
@@ -86,7 +87,7 @@ struct ChainTrain: ParsableCommand {
             options.seed = seed
             do {
                 try DatasetRun(directory: data, name: name, config: config, options: options, validation: validation,
-                               topK: [5, 20, 40, 60, 80, 100], json: json).run(comm)
+                               topK: [5, 20, 40, 60, 80, 100], json: json, pcaBaseline: pcaBaseline).run(comm)
             } catch {
                 FileHandle.standardError.write(Data("chain-train: \(error)\n".utf8))
                 throw ExitCode(2)

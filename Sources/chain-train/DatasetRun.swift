@@ -1,4 +1,5 @@
 import ChainDistributed
+import ChainEvaluation
 import ChainModel
 import ChainNumerics
 import ChainTraining
@@ -16,6 +17,7 @@ struct DatasetRun {
     var validation: Int
     var topK: [Int]
     var json: String?
+    var pcaBaseline = false
 
     func run(_ comm: Communicator) throws {
         func path(_ suffix: String) -> String { (directory as NSString).appendingPathComponent("\(name)_\(suffix)") }
@@ -43,6 +45,18 @@ struct DatasetRun {
             print("chain-train: \(config.mode.rawValue) · \(name) · \(train.count) training videos × \(train.frames) frames × \(train.featureSize) · "
                   + "\(comm.size) rank(s) · \(trainer.model.store.parameterCount) parameters · \(config.bits) bits")
             print("  evaluation: \(queries.count) \(validation > 0 ? "held-out validation" : "test") queries against \(database.count) database videos")
+        }
+        if pcaBaseline && comm.isRoot {
+            let pca = train.features.withUnsafeBufferPointer {
+                PCASignBaseline(fit: $0.baseAddress!, videos: train.count, frames: train.frames, featureSize: train.featureSize,
+                                bits: config.bits)
+            }
+            let q = queries.features.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: queries.count, frames: queries.frames) }
+            let d = database.features.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: database.count, frames: database.frames) }
+            let r = RetrievalEvaluation.evaluate(queries: q, database: d, queryLabels: queries.labels!, databaseLabels: database.labels!,
+                                                 topK: topK)
+            print("  PCA-sign baseline on the same split: " + topK.map { String(format: "mAP@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
+                  + String(format: " mAP@all %.4f", r.mapAll))
         }
         let start = Date()
         trainer.train(train) { r in
