@@ -60,6 +60,7 @@ let package = Package(
                     resources: [.copy("Fixtures/affinity_propagation.json")]),
         .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
         .testTarget(name: "ChainEvaluationTests", dependencies: ["ChainEvaluation", "ChainData", "ChainNumerics", "ChainStorage"],
+                    exclude: ["make_packbits_fixture.py"],
                     resources: [.copy("Fixtures/packbits.json")]),
         .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage"],
                     exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),

@@ -49,6 +49,8 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "α, weight of frame-order verification (0 turns it off).") var orderWeight: Float = 1
     @Option(help: "β, weight of scene-change regularisation (0 turns it off).") var sceneWeight: Float = 1
     @Option(help: "τ⁺ of the debiased contrastive loss (omit for plain NT-Xent in chain mode).") var debias: Float?
+    @Option(help: "Scene regularisation on the frames of 1 view (prototypes from that view) or of both views.") var sceneViews: Int?
+    @Option(help: "Temperature of the scene loss.") var sceneTemperature: Float?
     @Option(help: "Hold out this many training videos as validation queries (the test split is not read).") var validation = 0
     @Option(help: "Write the evaluation as JSON to this file.") var json: String?
     @Flag(help: "Also evaluate the PCA-sign baseline on the same split (fitted on the training videos).") var pcaBaseline = false
@@ -76,6 +78,11 @@ struct ChainTrain: ParsableCommand {
                 config.orderWeight = orderWeight
                 config.sceneWeight = sceneWeight
                 if let debias { config.contrastive.debiasPrior = debias }
+                if let sceneViews {
+                    guard sceneViews == 1 || sceneViews == 2 else { throw ValidationError("--scene-views must be 1 or 2") }
+                    config.sceneOnBothViews = sceneViews == 2
+                }
+                if let sceneTemperature { config.scene.temperature = sceneTemperature }
             case .conmh:
                 config = CHAINConfig.conmh(featureSize: features.featureSize, frames: features.frames, bits: bits, modelSize: modelSize,
                                            layers: layers, heads: heads, headSize: modelSize / heads, ffnSize: ffn)
