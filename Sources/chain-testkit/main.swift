@@ -126,6 +126,7 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode) {
         config = CHAINConfig(featureSize: features, maxFrames: frames, bits: 8, modelSize: 16, layers: 2, heads: 2,
                              ffnSize: 24, viewFrames: 5)
         config.contrastive.debiasPrior = 0.1
+        config.sceneWeight = 1   // include the gathered scene prototypes
     }
     config.encoder.dropout = 0
     var g = Philox(seed: 77)

@@ -30,6 +30,7 @@ final class CHAINModelTests: XCTestCase {
     func smallConfig() -> CHAINConfig {
         var c = CHAINConfig(featureSize: 10, maxFrames: 12, bits: 8, modelSize: 16, layers: 2, heads: 2, ffnSize: 24, viewFrames: 6)
         c.encoder.dropout = 0.1
+        c.sceneWeight = 1   // exercise all three tasks (the default leaves the scene task off)
         return c
     }
 
