@@ -48,7 +48,7 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Weight of the contrastive task (0 turns it off).") var contrastiveWeight: Float = 1
     @Option(help: "α, weight of frame-order verification (0 turns it off).") var orderWeight: Float = 1
     @Option(help: "β, weight of scene-change regularisation (default 0: off, see docs/method.md).") var sceneWeight: Float = 0
-    @Option(help: "τ⁺ of the debiased contrastive loss (omit for plain NT-Xent in chain mode).") var debias: Float?
+    @Option(help: "τ⁺ of the debiased contrastive loss (default 0.1; 0 gives plain NT-Xent).") var debias: Float?
     @Option(help: "Temperature of the contrastive loss (default 0.5).") var temperature: Float?
     @Option(help: "Scene regularisation on the frames of 1 view (prototypes from that view) or of both views.") var sceneViews: Int?
     @Option(help: "Temperature of the scene loss.") var sceneTemperature: Float?
@@ -78,7 +78,10 @@ struct ChainTrain: ParsableCommand {
                 config.contrastiveWeight = contrastiveWeight
                 config.orderWeight = orderWeight
                 config.sceneWeight = sceneWeight
-                if let debias { config.contrastive.debiasPrior = debias }
+                if let debias {
+                    guard debias >= 0 && debias < 1 else { throw ValidationError("--debias must be in [0, 1) (got \(debias))") }
+                    config.contrastive.debiasPrior = debias > 0 ? debias : nil
+                }
                 if let temperature { config.contrastive.temperature = temperature }
                 if let sceneViews {
                     guard sceneViews == 1 || sceneViews == 2 else { throw ValidationError("--scene-views must be 1 or 2") }
