@@ -18,6 +18,13 @@ func check(_ comm: Communicator, _ condition: Bool, _ message: @autoclosure () -
     if !condition { fail(comm, message()) }
 }
 
+/// ‖a − b‖ / ‖b‖ in double precision.
+func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+    var diff = 0.0, norm = 0.0
+    for i in 0..<a.count { diff += Double(a[i] - b[i]) * Double(a[i] - b[i]); norm += Double(b[i]) * Double(b[i]) }
+    return (diff / max(norm, 1e-300)).squareRoot()
+}
+
 /// All-reduce (sum, max, min), all-gather (equal and variable counts), reduce-scatter and
 /// broadcast on rank-dependent data, compared with closed forms.
 func collectives(_ comm: Communicator) {
@@ -77,12 +84,6 @@ func toyEquivalence(_ comm: Communicator) {
     options.globalClips = 4 * comm.size
     options.learningRate = 1e-2
     options.warmupSteps = 2
-
-    func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
-        var diff = 0.0, norm = 0.0
-        for i in 0..<a.count { diff += Double(a[i] - b[i]) * Double(a[i] - b[i]); norm += Double(b[i]) * Double(b[i]) }
-        return (diff / max(norm, 1e-300)).squareRoot()
-    }
 
     // First-step gradients.
     var firstStep = options
@@ -152,17 +153,11 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode) {
         return (firstGradient, model.store.values.toArray())
     }
 
-    func relative(_ a: [Float], _ b: [Float]) -> Double {
-        var d = 0.0, n = 0.0
-        for i in 0..<a.count { d += Double(a[i] - b[i]) * Double(a[i] - b[i]); n += Double(b[i]) * Double(b[i]) }
-        return (d / max(n, 1e-300)).squareRoot()
-    }
-
     let distributed = train(comm, first: comm.rank * perRank, count: perRank, steps: 4)
     if comm.isRoot {
         let single = train(Communicator.local, first: 0, count: global, steps: 4)
-        let gradientError = relative(distributed.gradient, single.gradient)
-        let parameterError = relative(distributed.parameters, single.parameters)
+        let gradientError = relativeDifference(distributed.gradient, single.gradient)
+        let parameterError = relativeDifference(distributed.parameters, single.parameters)
         print("\(mode.rawValue): relative gradient difference \(gradientError), parameters after 4 steps \(parameterError)")
         check(comm, gradientError <= 1e-5, "first-step gradients differ: \(gradientError)")
         check(comm, parameterError <= 1e-5, "parameters differ: \(parameterError)")
