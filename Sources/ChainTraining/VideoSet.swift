@@ -19,12 +19,24 @@ public struct VideoSet: Sendable {
         self.labels = labels; self.name = name
     }
 
-    /// Reads dataset `key` (N × T × F) of an HDF5 file and, optionally, a label file.
-    public static func load(features path: String, key: String = "feats", labels labelPath: String? = nil) throws -> VideoSet {
+    /// The (videos, frames, features) shape of dataset `key` of an HDF5 file, without reading it.
+    public static func shape(features path: String, key: String = "feats") throws -> (count: Int, frames: Int, featureSize: Int) {
+        let d = try featureDataset(path, key)
+        return (d.shape[0], d.shape[1], d.shape[2])
+    }
+
+    /// Opens a feature dataset and checks it is a numeric N × T × F array.
+    static func featureDataset(_ path: String, _ key: String) throws -> HDF5Dataset {
         let d: HDF5Dataset
         do { d = try HDF5File(path: path).dataset(key) } catch { throw DataError("\(error)") }
         guard d.shape.count == 3 else { throw DataError("\(path): '\(key)' has shape \(d.shape); expected (videos, frames, features)") }
         guard d.elementType.isNumeric else { throw DataError("\(path): '\(key)' has element type \(d.elementType)") }
+        return d
+    }
+
+    /// Reads dataset `key` (N × T × F) of an HDF5 file and, optionally, a label file.
+    public static func load(features path: String, key: String = "feats", labels labelPath: String? = nil) throws -> VideoSet {
+        let d = try featureDataset(path, key)
         let values: [Float]
         do { values = try d.readFloats() } catch { throw DataError("\(error)") }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {

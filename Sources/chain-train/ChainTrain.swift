@@ -69,7 +69,7 @@ struct ChainTrain: ParsableCommand {
         defer { Communicator.finalize() }
         if let data {
             guard let method = CHAINConfig.Mode(rawValue: mode) else { throw ValidationError("--mode must be chain or conmh (got \(mode))") }
-            let features = try VideoSet.load(features: (data as NSString).appendingPathComponent("\(name)_train_feats.h5"))
+            let features = try VideoSet.shape(features: (data as NSString).appendingPathComponent("\(name)_train_feats.h5"))
             var config: CHAINConfig
             switch method {
             case .chain:
