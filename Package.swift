@@ -10,10 +10,12 @@ let package = Package(
     products: [
         .executable(name: "chain-train", targets: ["ChainTrainTool"]),
         .executable(name: "chain-bench", targets: ["ChainBenchTool"]),
+        .executable(name: "chain-data", targets: ["ChainDataTool"]),
         .library(name: "ChainNN", targets: ["ChainNN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -31,7 +33,8 @@ let package = Package(
         .target(name: "ChainNN", dependencies: ["ChainNumerics"]),
         .target(name: "ChainModel", dependencies: ["ChainNN"]),
         .target(name: "ChainStorage", dependencies: ["CHDF5"]),
-        .target(name: "ChainData", dependencies: ["ChainStorage", "CZlib"]),
+        .target(name: "ChainData", dependencies: ["ChainStorage", "ChainNumerics", "CZlib",
+                                                  .product(name: "Yams", package: "Yams")]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainNumerics"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
@@ -40,15 +43,20 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "ChainTrainTool", dependencies: [
-            "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel",
+            "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-train"),
+        .executableTarget(name: "ChainDataTool", dependencies: [
+            "ChainData", "ChainStorage",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/chain-data"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
             "ChainNN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).
-        .executableTarget(name: "chain-testkit", dependencies: ["ChainDistributed", "ChainToy", "ChainModel", "ChainTraining"],
+        .executableTarget(name: "chain-testkit", dependencies: ["ChainDistributed", "ChainToy", "ChainModel", "ChainTraining", "ChainData",
+                                                               "ChainStorage"],
                           path: "Sources/chain-testkit"),
 
         // Tests.
@@ -62,7 +70,7 @@ let package = Package(
         .testTarget(name: "ChainEvaluationTests", dependencies: ["ChainEvaluation", "ChainData", "ChainNumerics", "ChainStorage"],
                     exclude: ["make_packbits_fixture.py"],
                     resources: [.copy("Fixtures/packbits.json")]),
-        .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage"],
+        .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "ChainDataTool"],
                     exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "chain-testkit"]),
     ]

@@ -117,6 +117,27 @@ public final class Communicator: @unchecked Sendable {
                        receive.baseAddress, c, displacements, chain_mpi_float(), comm)
     }
 
+    /// Personalised exchange (MPI_Alltoallv): block d of `send` (sendCounts[d] floats, blocks
+    /// consecutive in rank order) goes to rank d; block s of `receive` comes from rank s.
+    public func allToAll(_ send: UnsafeBufferPointer<Float>, sendCounts: [Int],
+                         into receive: UnsafeMutableBufferPointer<Float>, receiveCounts: [Int]) {
+        precondition(sendCounts.count == size && receiveCounts.count == size, "allToAll: one count per rank")
+        precondition(send.count >= sendCounts.reduce(0, +) && receive.count >= receiveCounts.reduce(0, +),
+                     "allToAll: buffers smaller than their counts")
+        if size == 1 {
+            if sendCounts[0] > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: sendCounts[0]) }
+            return
+        }
+        func offsets(_ counts: [Int]) -> [Int32] {
+            var o = [Int32](repeating: 0, count: counts.count)
+            for r in 1..<counts.count { o[r] = o[r - 1] + Int32(counts[r - 1]) }
+            return o
+        }
+        precondition(max(sendCounts.reduce(0, +), receiveCounts.reduce(0, +)) < Int(Int32.max), "allToAll: over 2³¹ floats")
+        MPI_Alltoallv(send.baseAddress, sendCounts.map { Int32($0) }, offsets(sendCounts), chain_mpi_float(),
+                      receive.baseAddress, receiveCounts.map { Int32($0) }, offsets(receiveCounts), chain_mpi_float(), comm)
+    }
+
     /// Every rank's `value`, in rank order.
     public func allGather(_ value: Int) -> [Int] {
         guard size > 1 else { return [value] }

@@ -1,3 +1,4 @@
+import ChainData
 import ChainDistributed
 import ChainEvaluation
 import ChainModel
@@ -48,43 +49,52 @@ public final class Trainer {
         public var learningRate: Float = 0
     }
 
-    /// Trains for `options.epochs` epochs; `report` gets each epoch's summary (on every rank).
+    /// Trains for `options.epochs` epochs on an in-memory set that every rank holds.
     public func train(_ data: VideoSet, report: (EpochReport) -> Void = { _ in }) {
+        let sampler: DistributedSampler
+        do { sampler = try DistributedSampler(count: data.count, batchSize: options.batchSize, worldSize: comm.size, seed: options.seed) }
+        catch { preconditionFailure("\(error)") }
+        do { try train(ReplicatedSource(data, sampler: sampler, rank: comm.rank), sampler: sampler, report: report) }
+        catch { preconditionFailure("in-memory training cannot fail to read: \(error)") }
+    }
+
+    /// Trains from `position` (default: the start) to the end of epoch `options.epochs`,
+    /// taking this rank's batches from `source` as `sampler` assigns them; `report` gets each
+    /// epoch's summary (on every rank). Throws only when the source cannot read.
+    public func train(_ source: BatchSource, sampler: DistributedSampler,
+                      from position: DistributedSampler.Position = .init(epoch: 0, step: 0),
+                      report: (EpochReport) -> Void = { _ in }) throws {
         let b = options.batchSize
-        precondition(b % comm.size == 0, "batch \(b) is not divisible by the world size \(comm.size)")
-        precondition(data.count >= b, "\(data.count) videos cannot fill a batch of \(b)")
+        precondition(sampler.batchSize == b && sampler.worldSize == comm.size && sampler.count == source.count,
+                     "the sampler does not match the trainer (batch \(sampler.batchSize), world \(sampler.worldSize))")
+        precondition(sampler.tail == .drop, "the trainer needs full global batches (tail .drop)")
         let local = b / comm.size
-        let stepsPerEpoch = data.count / b
+        let stepsPerEpoch = sampler.stepsPerEpoch
         let schedule = WarmupCosineSchedule(peak: options.learningRate, floor: options.learningRate / 100,
                                             warmupSteps: options.warmupEpochs * stepsPerEpoch,
                                             totalSteps: options.epochs * stepsPerEpoch)
         let step = CHAINTrainingStep(model: model, maxBatch: local)
-        let std = data.featureStandardDeviation()
-        let stride = data.frames * data.featureSize
-        var batch = [Float](repeating: 0, count: local * stride)
-        var globalStep = 0
-        for epoch in 0..<options.epochs {
+        let std = try source.featureStandardDeviation()
+        var globalStep = sampler.globalStep(position)
+        for epoch in position.epoch..<options.epochs {
             let start = Date()
-            var shuffle = Philox(seed: options.seed, stream: 1).split(UInt64(epoch))
-            let order = shuffle.permutation(data.count)
+            let order = sampler.order(epoch: epoch)
+            let firstStep = epoch == position.epoch ? position.step : 0
+            try source.startEpoch(order: order, firstStep: firstStep)
             let epochRandom = Philox(seed: options.seed, stream: 2).split(UInt64(epoch))
             var rng = epochRandom.split("dropout").split(UInt64(comm.rank))
             var sums = [Double](repeating: 0, count: 8)
             var lr: Float = 0
-            for s in 0..<stepsPerEpoch {
-                let mine = order[(s * b + comm.rank * local)..<(s * b + (comm.rank + 1) * local)]
-                data.features.withUnsafeBufferPointer { all in
-                    for (k, video) in mine.enumerated() {
-                        for i in 0..<stride { batch[k * stride + i] = all[video * stride + i] }
-                    }
-                }
+            for s in firstStep..<stepsPerEpoch {
+                let mine = sampler.videos(order, step: s, rank: comm.rank)
+                let batch = try source.batch(step: s)
                 model.store.zeroGradients()
-                let l = batch.withUnsafeBufferPointer { x in
-                    std.withUnsafeBufferPointer { sd in
-                        step.run(videos: x.baseAddress!, batch: local, frames: data.frames, featureStd: sd.baseAddress!,
-                                 rng: &rng, videoRandom: epochRandom.split(UInt64(s)), videoIDs: mine.map { UInt64($0) },
-                                 exchange: comm)
-                    }
+                let copies = source.augmentedCopies > 0
+                    ? CHAINTrainingStep.AugmentedCopies(features: batch.augmented!, copies: source.augmentedCopies) : nil
+                let l = std.withUnsafeBufferPointer { sd in
+                    step.run(videos: batch.features, batch: local, frames: source.frames, featureStd: sd.baseAddress!,
+                             augmented: copies, rng: &rng, videoRandom: epochRandom.split(UInt64(s)),
+                             videoIDs: mine.map { UInt64($0) }, exchange: comm)
                 }
                 comm.allReduce(model.store.gradients.buffer)
                 if let clip = options.gradientClip { clipGradientNorm(model.store, maxNorm: clip) }
@@ -95,13 +105,32 @@ public final class Trainer {
                 sums[4] += l.total; sums[5] += Double(l.orderCorrect); sums[6] += Double(l.orderFrames); sums[7] += Double(l.scenes)
             }
             sums.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-            let n = Double(stepsPerEpoch)
+            let n = Double(max(1, stepsPerEpoch - firstStep))
             report(EpochReport(epoch: epoch + 1, contrastive: sums[0] / n, order: sums[1] / n, scene: sums[2] / n,
                                reconstruction: sums[3] / n, total: sums[4] / n,
                                orderAccuracy: sums[6] > 0 ? sums[5] / sums[6] : 0,
                                scenesPerVideo: sums[7] / (n * Double(b) * (model.config.sceneOnBothViews ? 2 : 1)),
                                seconds: Date().timeIntervalSince(start), learningRate: lr))
         }
+    }
+
+    /// Binary codes of every video of a feature file, read `batchSize` videos at a time
+    /// (the file is never held in memory whole).
+    public func encode(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
+        let bits = model.config.bits
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames)
+        var codes = [Float](repeating: 0, count: file.count * bits)
+        let buffer = Tensor(shape: [min(batchSize, file.count), file.frames * file.featureSize])
+        try codes.withUnsafeMutableBufferPointer { out in
+            var first = 0
+            while first < file.count {
+                let n = min(batchSize, file.count - first)
+                try file.read(first: first, count: n, into: buffer.pointer)
+                model.encode(buffer.pointer, batch: n, encoding, codes: out.baseAddress! + first * bits)
+                first += n
+            }
+        }
+        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: bits) }
     }
 
     /// Binary codes of every video of `data` (un-augmented, all frames).

@@ -35,14 +35,15 @@ public struct VideoSet: Sendable {
     }
 
     /// Reads dataset `key` (N × T × F) of an HDF5 file and, optionally, a label file.
-    public static func load(features path: String, key: String = "feats", labels labelPath: String? = nil) throws -> VideoSet {
+    public static func load(features path: String, key: String = "feats", labels labelPath: String? = nil,
+                            labelKeys: [String] = LabelReader.defaultKeys) throws -> VideoSet {
         let d = try featureDataset(path, key)
         let values: [Float]
         do { values = try d.readFloats() } catch { throw DataError("\(error)") }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw DataError("\(path): '\(key)' has a non-finite value in video \(bad / (d.shape[1] * d.shape[2]))")
         }
-        let labels = try labelPath.map { try LabelReader.read(path: $0) }
+        let labels = try labelPath.map { try LabelReader.read(path: $0, keys: labelKeys) }
         if let labels, labels.rows != d.shape[0] {
             throw DataError("\(labelPath!): \(labels.rows) label rows for \(d.shape[0]) videos in \(path)")
         }

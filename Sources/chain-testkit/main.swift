@@ -1,10 +1,12 @@
 // chain-testkit: scenarios the test suite runs under `mpirun -np N` to check the MPI layer
 // against hand-computed results. Each prints "PASS <scenario>" on rank 0 and exits 0, or
 // prints what differed and exits 1. Not installed for users.
+import ChainData
 import ChainDistributed
 import ChainModel
 import ChainNN
 import ChainNumerics
+import ChainStorage
 import ChainToy
 import ChainTraining
 import Foundation
@@ -164,6 +166,71 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode) {
     }
 }
 
+/// The three batch sources serve identical batches at any world size (including after a
+/// resume mid-epoch), and a Trainer fed by the sharded source ends with the parameters of a
+/// single process trained on the whole set.
+func dataSources(_ comm: Communicator) {
+    let folder = NSTemporaryDirectory() + "chain-testkit-data-\(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "1")-\(getppid())"
+    var o = SyntheticVideos.Options()
+    o.name = "kit"; o.videos = 37; o.queries = 5; o.classes = 4; o.frames = 6; o.featureSize = 12; o.augmentedCopies = 2; o.seed = 21
+    if comm.isRoot {
+        do { try SyntheticVideos(o).write(to: folder, chunk: 5) } catch { fail(comm, "synth: \(error)") }
+    }
+    comm.barrier()
+    defer { comm.barrier(); if comm.isRoot { try? FileManager.default.removeItem(atPath: folder) } }
+    do {
+        let features = try FeatureFile(path: folder + "/kit_train_feats.h5")
+        let copies = try FeatureFile(path: folder + "/kit_train_feats_aug.h5", augmented: true)
+        let all = try VideoSet.load(features: features.path)
+        let augmentedValues = try HDF5File(path: copies.path).dataset("feats").readFloats()
+        let sampler = try DistributedSampler(count: 37, batchSize: 12, worldSize: comm.size, seed: 4)
+        let sources: [BatchSource] = [
+            ReplicatedSource(all, augmented: (augmentedValues, 2), sampler: sampler, rank: comm.rank),
+            try ShardedSource(features: features, augmented: copies, sampler: sampler, comm: comm),
+            try StreamingSource(features: features, augmented: copies, sampler: sampler, comm: comm),
+        ]
+        let stride = 6 * 12, local = 12 / comm.size
+        let stds = try sources.map { try $0.featureStandardDeviation() }
+        check(comm, stds.allSatisfy { relativeDifference($0, stds[0]) < 1e-6 }, "feature std differs between sources")
+        for (epoch, firstStep) in [(0, 0), (1, 1), (2, 0)] {
+            let order = sampler.order(epoch: epoch)
+            for source in sources { try source.startEpoch(order: order, firstStep: firstStep) }
+            for step in firstStep..<sampler.stepsPerEpoch {
+                let mine = sampler.videos(order, step: step, rank: comm.rank)
+                for (k, source) in sources.enumerated() {
+                    let b = try source.batch(step: step)
+                    for (slot, v) in mine.enumerated() {
+                        for i in 0..<stride where b.features[slot * stride + i] != all.features[v * stride + i] {
+                            fail(comm, "source \(k) epoch \(epoch) step \(step): video \(v) differs")
+                        }
+                        for i in 0..<(2 * stride) where b.augmented![slot * 2 * stride + i] != augmentedValues[v * 2 * stride + i] {
+                            fail(comm, "source \(k) epoch \(epoch) step \(step): augmented copies of video \(v) differ")
+                        }
+                    }
+                    check(comm, mine.count == local, "slice of \(mine.count) videos")
+                }
+            }
+        }
+        // Training: sharded source on N ranks == one process on the whole set.
+        var config = CHAINConfig(featureSize: 12, maxFrames: 6, bits: 8, modelSize: 16, layers: 1, heads: 2, ffnSize: 24, viewFrames: 4)
+        config.encoder.dropout = 0
+        var options = Trainer.Options()
+        options.epochs = 2; options.batchSize = 12; options.seed = 4; options.warmupEpochs = 1
+        let distributed = Trainer(config: config, options: options, comm: comm)
+        try distributed.train(sources[1], sampler: sampler)
+        if comm.isRoot {
+            let single = Trainer(config: config, options: options, comm: Communicator.local)
+            let one = try DistributedSampler(count: 37, batchSize: 12, worldSize: 1, seed: 4)
+            try single.train(ReplicatedSource(all, augmented: (augmentedValues, 2), sampler: one, rank: 0), sampler: one)
+            let error = relativeDifference(distributed.model.store.values.toArray(), single.model.store.values.toArray())
+            print("sharded training on \(comm.size) ranks vs one process: relative parameter difference \(error)")
+            check(comm, error <= 1e-5, "parameters differ: \(error)")
+        }
+    } catch {
+        fail(comm, "\(error)")
+    }
+}
+
 let comm = Communicator.world()
 let scenario = CommandLine.arguments.dropFirst().first ?? "collectives"
 switch scenario {
@@ -171,6 +238,7 @@ case "collectives": collectives(comm)
 case "toy-equivalence": toyEquivalence(comm)
 case "chain-equivalence": chainEquivalence(comm, mode: .chain)
 case "conmh-equivalence": chainEquivalence(comm, mode: .conmh)
+case "data-sources": dataSources(comm)
 case "rank": print("rank \(comm.rank) of \(comm.size)")
 default: fail(comm, "unknown scenario \(scenario)")
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChainData
 import ChainDistributed
 import ChainModel
 import ChainNumerics
@@ -34,7 +35,9 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Print a progress line every N steps.") var logEvery = 50
     @Option(help: "Stop with a failure unless final frame accuracy reaches this fraction (toy task).") var requireAccuracy: Double?
 
-    @Option(help: "Dataset folder in the public layout ({name}_train_feats.h5, {name}_train_labels.mat, …).") var data: String?
+    @Option(name: .customLong("config"), help: "Dataset config (YAML, see configs/datasets/ and docs/data.md).") var datasetConfig: String?
+    @Option(help: "Folder of the dataset's files (replaces the config's root).") var root: String?
+    @Option(help: "Dataset folder in the public layout ({name}_train_feats.h5, {name}_train_labels.mat, …), instead of --config.") var data: String?
     @Option(help: "Dataset file-name prefix inside --data.") var name = "mmnist"
     @Option(help: "Method: chain or conmh.") var mode = "chain"
     @Option(help: "Code length.") var bits = 64
@@ -52,8 +55,12 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Temperature of the contrastive loss (default 0.5).") var temperature: Float?
     @Option(help: "Scene regularisation on the frames of 1 view (prototypes from that view) or of both views.") var sceneViews: Int?
     @Option(help: "Temperature of the scene loss.") var sceneTemperature: Float?
+    @Option(help: "Dropout probability in the encoder (default 0.1).") var dropout: Float?
+    @Option(help: "AdamW weight decay (default 0.01).") var weightDecay: Float?
     @Option(help: "Hold out this many training videos as validation queries (the test split is not read).") var validation = 0
     @Option(help: "Write the evaluation as JSON to this file.") var json: String?
+    @Option(help: "Training data: auto (memory if each rank's shard fits), memory (sharded across ranks) or stream (from disk).")
+    var loading = "auto"
     @Flag(help: "Also evaluate the PCA-sign baseline on the same split (fitted on the training videos).") var pcaBaseline = false
 
     func validate() throws {
@@ -67,9 +74,24 @@ struct ChainTrain: ParsableCommand {
     func run() throws {
         let comm = Communicator.world()
         defer { Communicator.finalize() }
-        if let data {
+        if datasetConfig != nil || data != nil {
             guard let method = CHAINConfig.Mode(rawValue: mode) else { throw ValidationError("--mode must be chain or conmh (got \(mode))") }
-            let features = try VideoSet.shape(features: (data as NSString).appendingPathComponent("\(name)_train_feats.h5"))
+            guard let loading = Loading(rawValue: loading) else { throw ValidationError("--loading must be auto, memory or stream (got \(self.loading))") }
+            let dataset: DatasetConfig
+            do {
+                if let path = datasetConfig {
+                    guard data == nil else { throw ValidationError("give --config or --data, not both") }
+                    dataset = try DatasetConfig.load(path: path, rootOverride: root)
+                } else {
+                    let directory = root ?? data!
+                    let shape = try VideoSet.shape(features: (directory as NSString).appendingPathComponent("\(name)_train_feats.h5"))
+                    dataset = .publicLayout(name: name, root: directory, frames: shape.frames, featureSize: shape.featureSize)
+                }
+            } catch let error as ValidationError { throw error } catch {
+                FileHandle.standardError.write(Data("chain-train: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            let features = (frames: dataset.frames, featureSize: dataset.featureSize)
             var config: CHAINConfig
             switch method {
             case .chain:
@@ -92,16 +114,27 @@ struct ChainTrain: ParsableCommand {
                 config = CHAINConfig.conmh(featureSize: features.featureSize, frames: features.frames, bits: bits, modelSize: modelSize,
                                            layers: layers, heads: heads, headSize: modelSize / heads, ffnSize: ffn)
             }
+            if let dropout {
+                guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1) (got \(dropout))") }
+                config.encoder.dropout = dropout
+            }
             var options = Trainer.Options()
+            if let weightDecay {
+                guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be non-negative (got \(weightDecay))") }
+                options.weightDecay = weightDecay
+            }
             options.epochs = epochs
             options.batchSize = batch
             options.learningRate = learningRate ?? 1e-3
             options.seed = seed
             do {
-                try DatasetRun(directory: data, name: name, config: config, options: options, validation: validation,
-                               topK: [5, 20, 40, 60, 80, 100], json: json, pcaBaseline: pcaBaseline).run(comm)
+                try DatasetRun(dataset: dataset, config: config, options: options, validation: validation,
+                               topK: [5, 20, 40, 60, 80, 100], json: json, pcaBaseline: pcaBaseline, loading: loading).run(comm)
             } catch {
-                FileHandle.standardError.write(Data("chain-train: \(error)\n".utf8))
+                let who = comm.size > 1 ? "chain-train (rank \(comm.rank))" : "chain-train"
+                FileHandle.standardError.write(Data("\(who): \(error)\n".utf8))
+                // Other ranks may be waiting in a collective: end the whole job.
+                if comm.size > 1 { comm.abort(2) }
                 throw ExitCode(2)
             }
             return

@@ -1,3 +1,4 @@
+import ChainData
 import ChainDistributed
 import ChainEvaluation
 import ChainModel
@@ -5,76 +6,92 @@ import ChainNumerics
 import ChainTraining
 import Foundation
 
-/// Training on a dataset in the public UCF101/HMDB51 layout ({name}_train_feats.h5,
-/// {name}_train_labels.mat, {name}_test_feats.h5, {name}_test_labels.mat), then retrieval
-/// evaluation: test videos query the training videos — or, with a validation split, held-out
-/// training videos query the rest (the test split is then not read at all).
+/// How the training features get into memory (docs/data.md).
+enum Loading: String, CaseIterable {
+    /// Memory when every rank's shard fits in half the physical memory, else streaming.
+    case auto
+    /// Each rank holds its shard; batches are swapped between ranks (`ShardedSource`).
+    case memory
+    /// Batches are read from disk one step ahead (`StreamingSource`).
+    case stream
+}
+
+/// Training on a configured dataset (a `DatasetConfig`: YAML, or the UCF101-style layout of
+/// --data/--name), then retrieval evaluation: queries against the database — or, with a
+/// validation split, held-out training videos against the rest (queries are then not read).
 struct DatasetRun {
-    var directory: String
-    var name: String
+    var dataset: DatasetConfig
     var config: CHAINConfig
     var options: Trainer.Options
     var validation: Int
     var topK: [Int]
     var json: String?
     var pcaBaseline = false
+    var loading = Loading.auto
 
     func run(_ comm: Communicator) throws {
-        func path(_ suffix: String) -> String { (directory as NSString).appendingPathComponent("\(name)_\(suffix)") }
-        let full = try VideoSet.load(features: path("train_feats.h5"), labels: path("train_labels.mat"))
-        let train: VideoSet, queries: VideoSet, database: VideoSet
+        // Cheap checks on every rank (same files, so all ranks agree); values are checked as they are read.
+        let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
         if validation > 0 {
-            guard validation < full.count else { throw ValidationFailure("--validation \(validation) leaves no training videos (\(full.count) in all)") }
-            var g = Philox(seed: 20_231_029).split("validation")
-            let order = g.permutation(full.count)
-            train = full.subset(Array(order[validation...]).sorted(), name: "train")
-            queries = full.subset(Array(order[..<validation]).sorted(), name: "validation")
-            database = train
-        } else {
-            train = full
-            queries = try VideoSet.load(features: path("test_feats.h5"), labels: path("test_labels.mat"))
-            database = full
+            try runValidationSplit(comm)
+            return
         }
+        let trainFile = try FeatureFile(path: dataset.path(dataset.train.features), key: dataset.train.featureKey)
+        let copies = try dataset.train.augmented.map {
+            try FeatureFile(path: dataset.path($0), key: dataset.train.augmentedKey ?? "feats", augmented: true)
+        }
+        let sampler = try DistributedSampler(count: trainFile.count, batchSize: options.batchSize, worldSize: comm.size,
+                                             seed: options.seed)
         var config = config
-        guard train.featureSize == config.encoder.inputSize else {
-            throw ValidationFailure("\(path("train_feats.h5")): features are \(train.featureSize)-d, the model expects \(config.encoder.inputSize)")
-        }
-        config.encoder.maxPositions = max(config.encoder.maxPositions, train.frames)
+        config.encoder.maxPositions = max(config.encoder.maxPositions, trainFile.frames)
+        let perRank = ShardedSource.memoryPerRank(count: trainFile.count, frames: trainFile.frames, featureSize: trainFile.featureSize,
+                                                  copies: copies?.copies ?? 0, worldSize: comm.size, batch: options.batchSize)
+        let budget = Int(ProcessInfo.processInfo.physicalMemory) / 2 / comm.size
+        let mode: Loading = loading == .auto ? (perRank <= budget ? .memory : .stream) : loading
+        let source: BatchSource = mode == .memory
+            ? try ShardedSource(features: trainFile, augmented: copies, sampler: sampler, comm: comm)
+            : try StreamingSource(features: trainFile, augmented: copies, sampler: sampler, comm: comm)
         let trainer = Trainer(config: config, options: options, comm: comm)
         if comm.isRoot {
-            print("chain-train: \(config.mode.rawValue) · \(name) · \(train.count) training videos × \(train.frames) frames × \(train.featureSize) · "
-                  + "\(comm.size) rank(s) · \(trainer.model.store.parameterCount) parameters · \(config.bits) bits")
-            print("  evaluation: \(queries.count) \(validation > 0 ? "held-out validation" : "test") queries against \(database.count) database videos")
-        }
-        if pcaBaseline && comm.isRoot {
-            let pca = train.features.withUnsafeBufferPointer {
-                PCASignBaseline(fit: $0.baseAddress!, videos: train.count, frames: train.frames, featureSize: train.featureSize,
-                                bits: config.bits)
+            print("chain-train: \(config.mode.rawValue) · \(dataset.name) · \(trainFile.count) training videos × \(trainFile.frames) frames × \(trainFile.featureSize)"
+                  + (copies.map { " (+\($0.copies) augmented copies)" } ?? "") + " · \(comm.size) rank(s) · \(trainer.model.store.parameterCount) parameters · \(config.bits) bits")
+            print("  data: \(mode.rawValue) (\(String(format: "%.1f", Double(perRank) / 1e6)) MB per rank in memory mode) · \(sampler.stepsPerEpoch) steps/epoch · evaluation: \(splits[2].videos) queries against \(splits[1].videos) database videos")
+            fflush(nil)
+            if pcaBaseline {   // holds the three splits in memory: for small sets
+                let train = try VideoSet.load(features: dataset.path(dataset.train.features), key: dataset.train.featureKey)
+                let queries = try VideoSet.load(features: dataset.path(dataset.query.features), key: dataset.query.featureKey,
+                                                labels: dataset.path(dataset.query.labels!), labelKeys: dataset.query.labelKeys)
+                let database = try VideoSet.load(features: dataset.path(dataset.database.features), key: dataset.database.featureKey,
+                                                 labels: dataset.path(dataset.database.labels!), labelKeys: dataset.database.labelKeys)
+                printPCABaseline(train: train, queries: queries, database: database, bits: config.bits)
             }
-            let q = queries.features.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: queries.count, frames: queries.frames) }
-            let d = database.features.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: database.count, frames: database.frames) }
-            let r = RetrievalEvaluation.evaluate(queries: q, database: d, queryLabels: queries.labels!, databaseLabels: database.labels!,
-                                                 topK: topK)
-            print("  PCA-sign baseline on the same split: " + topK.map { String(format: "mAP@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
-                  + String(format: " mAP@all %.4f", r.mapAll))
         }
         let start = Date()
-        trainer.train(train) { r in
-            guard comm.isRoot else { return }
-            var line = String(format: "  epoch %3d/%d  loss %.4f", r.epoch, options.epochs, r.total)
-            if config.mode == .conmh {
-                line += String(format: " (contrastive %.4f, reconstruction %.4f)", r.contrastive, r.reconstruction)
-            } else {
-                line += String(format: " (contrastive %.4f, order %.4f [%.0f%%], scene %.4f [%.1f scenes/view])", r.contrastive, r.order,
-                               100 * r.orderAccuracy, r.scene, r.scenesPerVideo)
-            }
-            line += String(format: "  lr %.2e  %.1f s", r.learningRate, r.seconds)
-            print(line)
-            fflush(nil)
-        }
+        try trainer.train(source, sampler: sampler) { r in if comm.isRoot { printEpoch(r, config) } }
         let seconds = Date().timeIntervalSince(start)
         guard comm.isRoot else { return }
-        let result = trainer.evaluate(queries: queries, database: database, topK: topK)
+        let queryFile = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
+        let databaseFile = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
+        let queryCodes = try trainer.encode(queryFile), databaseCodes = try trainer.encode(databaseFile)
+        let result = RetrievalEvaluation.evaluate(queries: queryCodes, database: databaseCodes, queryLabels: splits[2].labels!,
+                                                  databaseLabels: splits[1].labels!, topK: topK)
+        try report(result, seconds: seconds, config: config, split: "test")
+    }
+
+    func printEpoch(_ r: Trainer.EpochReport, _ config: CHAINConfig) {
+        var line = String(format: "  epoch %3d/%d  loss %.4f", r.epoch, options.epochs, r.total)
+        if config.mode == .conmh {
+            line += String(format: " (contrastive %.4f, reconstruction %.4f)", r.contrastive, r.reconstruction)
+        } else {
+            line += String(format: " (contrastive %.4f, order %.4f [%.0f%%], scene %.4f [%.1f scenes/view])", r.contrastive, r.order,
+                           100 * r.orderAccuracy, r.scene, r.scenesPerVideo)
+        }
+        line += String(format: "  lr %.2e  %.1f s", r.learningRate, r.seconds)
+        print(line)
+        fflush(nil)
+    }
+
+    func report(_ result: RetrievalEvaluation.Result, seconds: Double, config: CHAINConfig, split: String) throws {
         print(String(format: "trained in %.0f s", seconds))
         print("| bits | " + topK.map { "mAP@\($0)" }.joined(separator: " | ") + " | mAP@all |")
         print("|---|" + topK.map { _ in "---|" }.joined() + "---|")
@@ -82,13 +99,58 @@ struct DatasetRun {
               + String(format: " | %.4f |", result.mapAll))
         if let json {
             var object: [String: Any] = ["bits": config.bits, "mode": config.mode.rawValue, "seconds": seconds,
-                                         "map_all": result.mapAll, "split": validation > 0 ? "validation" : "test",
+                                         "map_all": result.mapAll, "split": split, "dataset": dataset.name,
                                          "weights": ["contrastive": config.contrastiveWeight, "order": config.orderWeight,
                                                      "scene": config.sceneWeight]]
             object["map"] = Dictionary(uniqueKeysWithValues: topK.map { ("\($0)", result.mapAtK[$0]!) })
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: json), options: .atomic)
         }
+    }
+
+    /// Model selection without the test split: `validation` training videos (a fixed random
+    /// choice) query the others; every rank holds the training set in memory.
+    func runValidationSplit(_ comm: Communicator) throws {
+        let full = try VideoSet.load(features: dataset.path(dataset.train.features), key: dataset.train.featureKey,
+                                     labels: dataset.path(dataset.database.labels!), labelKeys: dataset.database.labelKeys)
+        guard validation < full.count else { throw ValidationFailure("--validation \(validation) leaves no training videos (\(full.count) in all)") }
+        if comm.isRoot && dataset.train.augmented != nil { print("  note: augmented copies are not used with --validation") }
+        var g = Philox(seed: 20_231_029).split("validation")
+        let order = g.permutation(full.count)
+        let train = full.subset(Array(order[validation...]).sorted(), name: "train")
+        let queries = full.subset(Array(order[..<validation]).sorted(), name: "validation")
+        let database = train
+        var config = config
+        guard train.featureSize == config.encoder.inputSize else {
+            throw ValidationFailure("\(dataset.path(dataset.train.features)): features are \(train.featureSize)-d, the model expects \(config.encoder.inputSize)")
+        }
+        config.encoder.maxPositions = max(config.encoder.maxPositions, train.frames)
+        let trainer = Trainer(config: config, options: options, comm: comm)
+        if comm.isRoot {
+            print("chain-train: \(config.mode.rawValue) · \(dataset.name) · \(train.count) training videos × \(train.frames) frames × \(train.featureSize) · "
+                  + "\(comm.size) rank(s) · \(trainer.model.store.parameterCount) parameters · \(config.bits) bits")
+            print("  evaluation: \(queries.count) held-out validation queries against \(database.count) database videos")
+            if pcaBaseline { printPCABaseline(train: train, queries: queries, database: database, bits: config.bits) }
+        }
+        let start = Date()
+        trainer.train(train) { r in if comm.isRoot { printEpoch(r, config) } }
+        let seconds = Date().timeIntervalSince(start)
+        guard comm.isRoot else { return }
+        try report(trainer.evaluate(queries: queries, database: database, topK: topK), seconds: seconds, config: config, split: "validation")
+    }
+
+    /// The PCA-sign baseline (fitted on the training videos) on the same queries and database.
+    func printPCABaseline(train: VideoSet, queries: VideoSet, database: VideoSet, bits: Int) {
+        let pca = train.features.withUnsafeBufferPointer {
+            PCASignBaseline(fit: $0.baseAddress!, videos: train.count, frames: train.frames, featureSize: train.featureSize, bits: bits)
+        }
+        let q = queries.features.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: queries.count, frames: queries.frames) }
+        let d = database.features.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: database.count, frames: database.frames) }
+        let r = RetrievalEvaluation.evaluate(queries: q, database: d, queryLabels: queries.labels!, databaseLabels: database.labels!,
+                                             topK: topK)
+        print("  PCA-sign baseline on the same split: " + topK.map { String(format: "mAP@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
+              + String(format: " mAP@all %.4f", r.mapAll))
+        fflush(nil)
     }
 }
 

@@ -51,6 +51,9 @@ final class MPITests: XCTestCase {
 
     func testCollectivesOnTwoRanks() throws { try mpi(2, "collectives") }
     func testCollectivesOnThreeRanks() throws { try mpi(3, "collectives") }
+    /// Sharded (all-to-all) and streaming sources serve the sampler's batches exactly, at
+    /// world sizes 1–4, and sharded training matches one process.
+    func testDataSourcesOnOneToFourRanks() throws { for n in 1...4 { try mpi(n, "data-sources") } }
     func testDataParallelToyMatchesSingleProcessOnTwoRanks() throws { try mpi(2, "toy-equivalence") }
     func testDataParallelToyMatchesSingleProcessOnFourRanks() throws { try mpi(4, "toy-equivalence") }
 

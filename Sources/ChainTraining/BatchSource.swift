@@ -1,0 +1,86 @@
+import ChainData
+import ChainDistributed
+import ChainNumerics
+
+/// Where a rank's training batches come from. The trainer asks, step by step, for the
+/// features of the videos that the `DistributedSampler` gives this rank; a source decides how
+/// they get into memory. Calls are collective: every rank calls them in the same order.
+public protocol BatchSource: AnyObject {
+    /// Training videos, frames per video, feature width.
+    var count: Int { get }
+    var frames: Int { get }
+    var featureSize: Int { get }
+    /// Pre-extracted augmented copies per video (0: none).
+    var augmentedCopies: Int { get }
+
+    /// Per-feature standard deviation over all frames of all training videos.
+    func featureStandardDeviation() throws -> [Float]
+    /// Prepares the epoch whose visiting order is `order`, starting at `firstStep`.
+    func startEpoch(order: [Int], firstStep: Int) throws
+    /// This rank's videos at `step` of the current epoch, in the sampler's slice order:
+    /// their features (videos × T × F) and augmented copies (videos × A × T × F, or nil).
+    /// Valid until the next call.
+    func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?)
+}
+
+/// Per-feature standard deviation from summed moments (sums in double precision).
+func standardDeviation(sum: [Double], squares: [Double], rows: Int) -> [Float] {
+    let n = Double(rows)
+    return zip(sum, squares).map { s, q in Float(max(q / n - (s / n) * (s / n), 0).squareRoot()) }
+}
+
+/// Adds the per-feature sums and squared sums of `rows` rows of `featureSize` floats.
+func accumulateMoments(_ x: UnsafePointer<Float>, rows: Int, featureSize: Int, sum: inout [Double], squares: inout [Double]) {
+    for r in 0..<rows {
+        let row = x + r * featureSize
+        for k in 0..<featureSize { let v = Double(row[k]); sum[k] += v; squares[k] += v * v }
+    }
+}
+
+/// Every rank holds the whole training set (small sets and tests): a batch is a copy.
+public final class ReplicatedSource: BatchSource {
+    public let videos: VideoSet
+    public let augmented: [Float]?
+    public let augmentedCopies: Int
+    let sampler: DistributedSampler
+    let rank: Int
+    private var order: [Int] = []
+    private let buffer: Tensor
+    private let augmentedBuffer: Tensor
+
+    public init(_ videos: VideoSet, augmented: (values: [Float], copies: Int)? = nil, sampler: DistributedSampler, rank: Int) {
+        precondition(augmented.map { $0.values.count == videos.count * $0.copies * videos.frames * videos.featureSize } ?? true,
+                     "augmented copies do not match the videos")
+        self.videos = videos
+        self.augmented = augmented?.values
+        augmentedCopies = augmented?.copies ?? 0
+        self.sampler = sampler
+        self.rank = rank
+        let local = (sampler.batchSize + sampler.worldSize - 1) / sampler.worldSize
+        buffer = Tensor(shape: [local, videos.frames * videos.featureSize])
+        augmentedBuffer = Tensor(shape: [augmented == nil ? 1 : local * augmentedCopies, videos.frames * videos.featureSize])
+    }
+
+    public var count: Int { videos.count }
+    public var frames: Int { videos.frames }
+    public var featureSize: Int { videos.featureSize }
+
+    public func featureStandardDeviation() throws -> [Float] { videos.featureStandardDeviation() }
+
+    public func startEpoch(order: [Int], firstStep: Int) throws { self.order = order }
+
+    public func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?) {
+        let mine = sampler.videos(order, step: step, rank: rank)
+        let stride = frames * featureSize
+        videos.features.withUnsafeBufferPointer { all in
+            for (k, v) in mine.enumerated() { (buffer.pointer + k * stride).update(from: all.baseAddress! + v * stride, count: stride) }
+        }
+        if let augmented {
+            let a = augmentedCopies * stride
+            augmented.withUnsafeBufferPointer { all in
+                for (k, v) in mine.enumerated() { (augmentedBuffer.pointer + k * a).update(from: all.baseAddress! + v * a, count: a) }
+            }
+        }
+        return (UnsafePointer(buffer.pointer), augmented == nil ? nil : UnsafePointer(augmentedBuffer.pointer))
+    }
+}

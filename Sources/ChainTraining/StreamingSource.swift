@@ -1,0 +1,63 @@
+import ChainData
+import ChainDistributed
+import ChainNumerics
+
+/// Training data streamed from disk, for sets larger than memory: each epoch, a background
+/// thread reads this rank's batches (only its own videos, hyperslab reads) one step ahead of
+/// training, double-buffered. Memory is four batches, whatever the dataset size.
+public final class StreamingSource: BatchSource {
+    public let file: FeatureFile
+    public let copies: FeatureFile?
+    let sampler: DistributedSampler
+    let comm: Communicator
+    private var plain: FeaturePrefetcher?
+    private var augmentedStream: FeaturePrefetcher?
+    private var nextStep = 0
+
+    public init(features file: FeatureFile, augmented copies: FeatureFile?, sampler: DistributedSampler, comm: Communicator) throws {
+        if let copies, copies.count != file.count {
+            throw DataError("\(copies.path): '\(copies.key)' has \(copies.count) videos; \(file.path) has \(file.count)")
+        }
+        self.file = file; self.copies = copies; self.sampler = sampler; self.comm = comm
+    }
+
+    public var count: Int { file.count }
+    public var frames: Int { file.frames }
+    public var featureSize: Int { file.featureSize }
+    public var augmentedCopies: Int { copies?.copies ?? 0 }
+
+    /// Streams this rank's contiguous share of the file once; sums are all-reduced.
+    public func featureStandardDeviation() throws -> [Float] {
+        var sum = [Double](repeating: 0, count: featureSize), squares = sum
+        let range = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: count)
+        let chunk = 64
+        let buffer = Tensor(shape: [chunk, frames * featureSize])
+        var first = range.lowerBound
+        while first < range.upperBound {
+            let n = min(chunk, range.upperBound - first)
+            try file.read(first: first, count: n, into: buffer.pointer)
+            accumulateMoments(buffer.pointer, rows: n * frames, featureSize: featureSize, sum: &sum, squares: &squares)
+            first += n
+        }
+        sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
+        squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
+        return standardDeviation(sum: sum, squares: squares, rows: count * frames)
+    }
+
+    public func startEpoch(order: [Int], firstStep: Int) throws {
+        plain = nil; augmentedStream = nil   // stops the previous epoch's readers
+        let batches = (firstStep..<sampler.stepsPerEpoch).map { sampler.videos(order, step: $0, rank: comm.rank) }
+        plain = FeaturePrefetcher(file: file, batches: batches)
+        if let copies { augmentedStream = FeaturePrefetcher(file: copies, batches: batches) }
+        nextStep = firstStep
+    }
+
+    public func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?) {
+        precondition(step == nextStep, "streaming source: step \(step) requested, \(nextStep) is next")
+        guard let plain else { preconditionFailure("streaming source: startEpoch was not called") }
+        nextStep += 1
+        let x = try plain.next().features
+        let a = try augmentedStream?.next().features
+        return (x, a)
+    }
+}
