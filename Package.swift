@@ -51,7 +51,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-data"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
-            "ChainNN",
+            "ChainNN", "ChainData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).
@@ -72,6 +72,7 @@ let package = Package(
                     resources: [.copy("Fixtures/packbits.json")]),
         .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "ChainDataTool"],
                     exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "chain-testkit"]),
+        .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "ChainTraining", "chain-testkit",
+                                                                "ChainTrainTool", "ChainDataTool"]),
     ]
 )

@@ -22,6 +22,8 @@ public final class Trainer {
         public var warmupEpochs = 2
         public var weightDecay: Float = 0.01
         public var gradientClip: Float? = 1
+        /// Floats per gradient all-reduce (nil: the whole flat buffer in one call).
+        public var gradientBucket: Int?
         public var seed: UInt64 = 1
         public init() {}
     }
@@ -58,12 +60,41 @@ public final class Trainer {
         catch { preconditionFailure("in-memory training cannot fail to read: \(error)") }
     }
 
+    /// What the caller learns after every optimizer step, and can answer with `.stop`.
+    public struct StepEvent: Sendable {
+        /// The step just taken (sampler coordinates) and the position to resume from.
+        public var epoch: Int
+        public var step: Int
+        public var next: DistributedSampler.Position
+        /// Optimizer steps taken since the start of training.
+        public var globalStep: Int
+        public var endsEpoch: Bool
+    }
+
+    public enum Decision: Sendable { case proceed, stop }
+
+    /// How a call to `train` ended: all epochs done, or stopped at a resumable position.
+    public enum Outcome: Sendable, Equatable {
+        case completed
+        case stopped(at: DistributedSampler.Position)
+    }
+
+    /// The generator of `rank` for step `step` of `epoch` (dropout masks, when no per-video
+    /// stream applies). Keyed, not carried: a resumed run draws the same numbers.
+    public func stepRandom(epoch: Int, step: Int, rank: Int) -> Philox {
+        Philox(seed: options.seed, stream: 2).split(UInt64(epoch)).split("dropout").split(UInt64(rank)).split(UInt64(step))
+    }
+
     /// Trains from `position` (default: the start) to the end of epoch `options.epochs`,
-    /// taking this rank's batches from `source` as `sampler` assigns them; `report` gets each
-    /// epoch's summary (on every rank). Throws only when the source cannot read.
+    /// taking this rank's batches from `source` as `sampler` assigns them. `report` gets
+    /// each epoch's summary; `afterStep` runs after every optimizer step, on every rank, and
+    /// may stop training there (it must decide the same on every rank). Throws only when the
+    /// source cannot read or `afterStep` throws.
+    @discardableResult
     public func train(_ source: BatchSource, sampler: DistributedSampler,
                       from position: DistributedSampler.Position = .init(epoch: 0, step: 0),
-                      report: (EpochReport) -> Void = { _ in }) throws {
+                      report: (EpochReport) -> Void = { _ in },
+                      afterStep: (StepEvent) throws -> Decision = { _ in .proceed }) throws -> Outcome {
         let b = options.batchSize
         precondition(sampler.batchSize == b && sampler.worldSize == comm.size && sampler.count == source.count,
                      "the sampler does not match the trainer (batch \(sampler.batchSize), world \(sampler.worldSize))")
@@ -82,36 +113,103 @@ public final class Trainer {
             let firstStep = epoch == position.epoch ? position.step : 0
             try source.startEpoch(order: order, firstStep: firstStep)
             let epochRandom = Philox(seed: options.seed, stream: 2).split(UInt64(epoch))
-            var rng = epochRandom.split("dropout").split(UInt64(comm.rank))
             var sums = [Double](repeating: 0, count: 8)
             var lr: Float = 0
+            func summary(_ steps: Int) -> EpochReport {
+                var totals = sums
+                totals.withUnsafeMutableBufferPointer { comm.allReduce($0) }
+                let n = Double(max(1, steps))
+                return EpochReport(epoch: epoch + 1, contrastive: totals[0] / n, order: totals[1] / n, scene: totals[2] / n,
+                                   reconstruction: totals[3] / n, total: totals[4] / n,
+                                   orderAccuracy: totals[6] > 0 ? totals[5] / totals[6] : 0,
+                                   scenesPerVideo: totals[7] / (n * Double(b) * (model.config.sceneOnBothViews ? 2 : 1)),
+                                   seconds: Date().timeIntervalSince(start), learningRate: lr)
+            }
             for s in firstStep..<stepsPerEpoch {
                 let mine = sampler.videos(order, step: s, rank: comm.rank)
                 let batch = try source.batch(step: s)
                 model.store.zeroGradients()
                 let copies = source.augmentedCopies > 0
                     ? CHAINTrainingStep.AugmentedCopies(features: batch.augmented!, copies: source.augmentedCopies) : nil
+                var rng = stepRandom(epoch: epoch, step: s, rank: comm.rank)
                 let l = std.withUnsafeBufferPointer { sd in
                     step.run(videos: batch.features, batch: local, frames: source.frames, featureStd: sd.baseAddress!,
                              augmented: copies, rng: &rng, videoRandom: epochRandom.split(UInt64(s)),
                              videoIDs: mine.map { UInt64($0) }, exchange: comm)
                 }
-                comm.allReduce(model.store.gradients.buffer)
+                allReduceGradients()
                 if let clip = options.gradientClip { clipGradientNorm(model.store, maxNorm: clip) }
                 lr = schedule.rate(step: globalStep, epoch: epoch)
                 optimizer.update(model.store, learningRate: lr)
                 globalStep += 1
                 sums[0] += l.contrastive; sums[1] += l.order; sums[2] += l.scene; sums[3] += l.reconstruction
                 sums[4] += l.total; sums[5] += Double(l.orderCorrect); sums[6] += Double(l.orderFrames); sums[7] += Double(l.scenes)
+                let event = StepEvent(epoch: epoch, step: s, next: sampler.advance(.init(epoch: epoch, step: s)),
+                                      globalStep: globalStep, endsEpoch: s == stepsPerEpoch - 1)
+                if s == stepsPerEpoch - 1 { report(summary(s + 1 - firstStep)) }
+                if try afterStep(event) == .stop {
+                    return event.next.epoch >= options.epochs ? .completed : .stopped(at: event.next)
+                }
             }
-            sums.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-            let n = Double(max(1, stepsPerEpoch - firstStep))
-            report(EpochReport(epoch: epoch + 1, contrastive: sums[0] / n, order: sums[1] / n, scene: sums[2] / n,
-                               reconstruction: sums[3] / n, total: sums[4] / n,
-                               orderAccuracy: sums[6] > 0 ? sums[5] / sums[6] : 0,
-                               scenesPerVideo: sums[7] / (n * Double(b) * (model.config.sceneOnBothViews ? 2 : 1)),
-                               seconds: Date().timeIntervalSince(start), learningRate: lr))
         }
+        return .completed
+    }
+
+    /// CRC-32 of the flat parameter buffer: equal values mean bit-identical models.
+    public func parameterChecksum() -> UInt32 { Checkpoint.checksum([model.store.values.toArray()], "") }
+
+    /// Sums the flat gradient buffer over the ranks, `options.gradientBucket` floats per
+    /// all-reduce (all of it at once when nil).
+    func allReduceGradients() {
+        let g = model.store.gradients.buffer
+        guard let bucket = options.gradientBucket, bucket > 0, bucket < g.count else { comm.allReduce(g); return }
+        var first = 0
+        while first < g.count {
+            let n = min(bucket, g.count - first)
+            comm.allReduce(UnsafeMutableBufferPointer(rebasing: g[first..<(first + n)]))
+            first += n
+        }
+    }
+
+    /// A checkpoint of the state after `event` (collective: every rank's generator state is
+    /// gathered); non-nil on rank 0 only.
+    public func checkpoint(after event: StepEvent, settings: [String: String]) -> Checkpoint? {
+        let next = event.next
+        let state = stepRandom(epoch: next.epoch, step: next.step, rank: comm.rank).state
+        let seeds = comm.allGather(Int(bitPattern: UInt(state.seed)))
+        let streams = comm.allGather(Int(bitPattern: UInt(state.stream)))
+        let positions = comm.allGather(Int(bitPattern: UInt(state.position)))
+        guard comm.isRoot else { return nil }
+        let states = (0..<comm.size).map { [UInt64(bitPattern: Int64(seeds[$0])), UInt64(bitPattern: Int64(streams[$0])),
+                                            UInt64(bitPattern: Int64(positions[$0]))] }
+        let metadata = Checkpoint.Metadata(position: next, globalStep: event.globalStep, adamStep: optimizer.step,
+                                           worldSize: comm.size, seed: options.seed, randomStates: states, settings: settings,
+                                           parameterCount: model.store.values.count)
+        return Checkpoint(metadata: metadata, parameters: model.store.values.toArray(),
+                          firstMoment: optimizer.firstMoment.toArray(), secondMoment: optimizer.secondMoment.toArray())
+    }
+
+    /// Loads `checkpoint` (given on rank 0; ignored elsewhere) into every rank: parameters,
+    /// AdamW moments and step are broadcast from rank 0. Returns the position to resume from.
+    public func restore(_ checkpoint: Checkpoint?) throws -> DistributedSampler.Position {
+        var header: [UInt8] = []
+        if comm.isRoot {
+            guard let checkpoint else { preconditionFailure("restore: rank 0 needs the checkpoint") }
+            guard checkpoint.metadata.parameterCount == model.store.values.count else {
+                throw DataError("the checkpoint has \(checkpoint.metadata.parameterCount) floats of parameters; this model has \(model.store.values.count) (different settings?)")
+            }
+            header = Array(try JSONEncoder().encode(checkpoint.metadata))
+            checkpoint.parameters.withUnsafeBufferPointer { model.store.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
+            checkpoint.firstMoment.withUnsafeBufferPointer { optimizer.firstMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
+            checkpoint.secondMoment.withUnsafeBufferPointer { optimizer.secondMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        comm.broadcast(&header)
+        let metadata = try JSONDecoder().decode(Checkpoint.Metadata.self, from: Data(header))
+        comm.broadcast(model.store.values.buffer)
+        comm.broadcast(optimizer.firstMoment.buffer)
+        comm.broadcast(optimizer.secondMoment.buffer)
+        optimizer.step = metadata.adamStep
+        return metadata.position
     }
 
     /// Binary codes of every video of a feature file, read `batchSize` videos at a time

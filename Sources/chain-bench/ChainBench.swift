@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChainData
 import ChainNN
 import ChainNumerics
 import Foundation
@@ -14,7 +15,7 @@ struct ChainBench: ParsableCommand {
             other libraries, run both in the same command on the same machine, and unset
             OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both (they select a slower kernel).
             """,
-        subcommands: [Encoder.self, Sgemm.self],
+        subcommands: [Encoder.self, Sgemm.self, Loader.self],
         defaultSubcommand: Encoder.self)
 }
 
@@ -145,4 +146,39 @@ struct EncoderFLOPs {
     /// Forward + backward: blocks 3× forward; the input projection 2× (its input is data,
     /// so backward forms only the weight gradient).
     var trainingStep: Double { 3 * blocksForward + 2 * projectionForward }
+}
+
+/// Read throughput of the streaming loader: batches of random videos (one epoch's sampler
+/// slices, as one rank of --world-size sees them) through the double-buffered prefetcher.
+struct Loader: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure how fast training batches stream from a feature file.")
+    @Argument(help: "HDF5 feature file (N × T × F).") var features: String
+    @Option(help: "Dataset key.") var key = "feats"
+    @Option(help: "Global batch (videos).") var batch = 64
+    @Option(help: "World size whose rank-0 slices are read.") var worldSize = 1
+    @Option(help: "Batches to read.") var batches = 50
+    @Option(help: "Simulated training time per step, in ms (the reader overlaps it).") var computeMs = 0.0
+
+    func run() throws {
+        let file = try FeatureFile(path: features, key: key)
+        let sampler = try DistributedSampler(count: file.count, batchSize: batch, worldSize: worldSize, seed: 1)
+        let order = sampler.order(epoch: 0)
+        let n = min(batches, sampler.stepsPerEpoch)
+        let slices = (0..<n).map { sampler.videos(order, step: $0, rank: 0) }
+        let start = Clock.now
+        var waited = 0.0
+        let prefetcher = FeaturePrefetcher(file: file, batches: slices)
+        for _ in 0..<n {
+            let t = Clock.now
+            _ = try prefetcher.next()
+            waited += Clock.seconds(since: t)
+            if computeMs > 0 { Thread.sleep(forTimeInterval: computeMs / 1000) }
+        }
+        let seconds = Clock.seconds(since: start)
+        let videos = slices.map(\.count).reduce(0, +)
+        let bytes = Double(videos * file.videoStride * 4)
+        print("\(file.path): \(file.count) videos × \(file.frames) × \(file.featureSize) \(file.elementType)")
+        print(String(format: "%d batches of %d random videos: %.2f s, %.0f videos/s, %.0f MB/s as float32; waited %.2f s for data (%.1f ms/step)",
+                     n, videos / n, seconds, Double(videos) / seconds, bytes / seconds / 1e6, waited, 1000 * waited / Double(n)))
+    }
 }

@@ -61,6 +61,13 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Write the evaluation as JSON to this file.") var json: String?
     @Option(help: "Training data: auto (memory if each rank's shard fits), memory (sharded across ranks) or stream (from disk).")
     var loading = "auto"
+    @Option(help: "Run folder: checkpoints go to RUN_DIR/checkpoints (default runs/<dataset>).") var runDir: String?
+    @Option(help: "Checkpoint every N optimizer steps (0: at epoch ends only; always on SIGTERM/SIGUSR1).") var checkpointEvery = 0
+    @Option(help: "Checkpoints to keep (newest first).") var keepCheckpoints = 3
+    @Option(help: "Where to start: none (refuses a run folder with checkpoints), auto (newest valid checkpoint), or a checkpoint file.")
+    var resume = "none"
+    @Option(help: "Stop with a checkpoint after this many optimizer steps in all (as a preemption would).") var stopAfter: Int?
+    @Option(help: "Floats per gradient all-reduce (default: the whole buffer at once).") var gradientBucket: Int?
     @Flag(help: "Also evaluate the PCA-sign baseline on the same split (fitted on the training videos).") var pcaBaseline = false
 
     func validate() throws {
@@ -74,6 +81,10 @@ struct ChainTrain: ParsableCommand {
     func run() throws {
         let comm = Communicator.world()
         defer { Communicator.finalize() }
+        if let message = SlurmCheck.mismatch(worldSize: comm.size, environment: ProcessInfo.processInfo.environment) {
+            FileHandle.standardError.write(Data("chain-train: \(message)\n".utf8))
+            throw ExitCode(2)
+        }
         if datasetConfig != nil || data != nil {
             guard let method = CHAINConfig.Mode(rawValue: mode) else { throw ValidationError("--mode must be chain or conmh (got \(mode))") }
             guard let loading = Loading(rawValue: loading) else { throw ValidationError("--loading must be auto, memory or stream (got \(self.loading))") }
@@ -127,9 +138,23 @@ struct ChainTrain: ParsableCommand {
             options.batchSize = batch
             options.learningRate = learningRate ?? 1e-3
             options.seed = seed
+            options.gradientBucket = gradientBucket
+            guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be non-negative (got \(checkpointEvery))") }
+            guard keepCheckpoints >= 1 else { throw ValidationError("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
+            if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive (got \(stopAfter))") }
+            let settings: [String: String] = [
+                "dataset": dataset.name, "mode": config.mode.rawValue, "bits": "\(config.bits)", "batch": "\(batch)",
+                "seed": "\(seed)", "epochs": "\(epochs)", "lr": "\(options.learningRate)",
+                "model": "d\(config.encoder.modelSize) L\(config.encoder.layers) h\(config.encoder.heads) ffn\(config.encoder.ffnSize) views\(config.views.segments)",
+                "weights": "c\(config.contrastiveWeight) o\(config.orderWeight) s\(config.sceneWeight)",
+            ]
+            var completed = true
             do {
-                try DatasetRun(dataset: dataset, config: config, options: options, validation: validation,
-                               topK: [5, 20, 40, 60, 80, 100], json: json, pcaBaseline: pcaBaseline, loading: loading).run(comm)
+                completed = try DatasetRun(dataset: dataset, config: config, options: options, validation: validation,
+                                           topK: [5, 20, 40, 60, 80, 100], json: json, pcaBaseline: pcaBaseline, loading: loading,
+                                           runDirectory: runDir ?? "runs/\(dataset.name)", checkpointEvery: checkpointEvery,
+                                           keepCheckpoints: keepCheckpoints, resume: .init(resume), stopAfterStep: stopAfter,
+                                           settings: settings).run(comm)
             } catch {
                 let who = comm.size > 1 ? "chain-train (rank \(comm.rank))" : "chain-train"
                 FileHandle.standardError.write(Data("\(who): \(error)\n".utf8))
@@ -137,6 +162,7 @@ struct ChainTrain: ParsableCommand {
                 if comm.size > 1 { comm.abort(2) }
                 throw ExitCode(2)
             }
+            if !completed { throw ExitCode(CheckpointManager.preemptedExitCode) }
             return
         }
         guard clips % comm.size == 0 else {

@@ -28,13 +28,24 @@ struct DatasetRun {
     var json: String?
     var pcaBaseline = false
     var loading = Loading.auto
+    /// Checkpoints: folder, cadence, how many to keep, where to start, an optional step limit.
+    var runDirectory: String
+    var checkpointEvery = 0
+    var keepCheckpoints = 3
+    var resume = CheckpointManager.Resume.none
+    var stopAfterStep: Int?
+    /// The settings that define the run (stored in checkpoints; those in `mustMatch` must agree on resume).
+    var settings: [String: String] = [:]
 
-    func run(_ comm: Communicator) throws {
+    /// Trains and evaluates; returns false when a stop signal (or --stop-after) ended
+    /// training early with a checkpoint.
+    @discardableResult
+    func run(_ comm: Communicator) throws -> Bool {
         // Cheap checks on every rank (same files, so all ranks agree); values are checked as they are read.
         let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
         if validation > 0 {
             try runValidationSplit(comm)
-            return
+            return true
         }
         let trainFile = try FeatureFile(path: dataset.path(dataset.train.features), key: dataset.train.featureKey)
         let copies = try dataset.train.augmented.map {
@@ -66,16 +77,28 @@ struct DatasetRun {
                 printPCABaseline(train: train, queries: queries, database: database, bits: config.bits)
             }
         }
+        let stop = StopRequest()
+        let checkpoints = CheckpointManager(directory: (runDirectory as NSString).appendingPathComponent("checkpoints"),
+                                            every: checkpointEvery, keep: keepCheckpoints, settings: settings,
+                                            mustMatch: ["dataset", "mode", "bits", "batch", "seed", "epochs", "model"],
+                                            comm: comm, stop: stop) { print($0); fflush(nil) }
+        checkpoints.stopAfterStep = stopAfterStep
+        let position = try checkpoints.start(trainer, resume: resume)
         let start = Date()
-        try trainer.train(source, sampler: sampler) { r in if comm.isRoot { printEpoch(r, config) } }
+        let outcome = try trainer.train(source, sampler: sampler, from: position,
+                                        report: { r in if comm.isRoot { printEpoch(r, config) } },
+                                        afterStep: { try checkpoints.afterStep(trainer, $0) })
         let seconds = Date().timeIntervalSince(start)
-        guard comm.isRoot else { return }
+        if case .stopped = outcome { return false }
+        guard comm.isRoot else { return true }
+        print(String(format: "final parameters: crc32 %08x (equal crc32 = bit-identical models)", trainer.parameterChecksum()))
         let queryFile = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
         let databaseFile = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
         let queryCodes = try trainer.encode(queryFile), databaseCodes = try trainer.encode(databaseFile)
         let result = RetrievalEvaluation.evaluate(queries: queryCodes, database: databaseCodes, queryLabels: splits[2].labels!,
                                                   databaseLabels: splits[1].labels!, topK: topK)
         try report(result, seconds: seconds, config: config, split: "test")
+        return true
     }
 
     func printEpoch(_ r: Trainer.EpochReport, _ config: CHAINConfig) {

@@ -1,0 +1,217 @@
+import ChainTraining
+import Foundation
+import XCTest
+
+/// Checkpoints, exact resume, stop signals, damaged checkpoints, a killed rank and the SLURM
+/// check, through the real `chain-train` (and `mpirun`) on a tiny synthetic dataset.
+final class ResumeTests: XCTestCase {
+    static func tool(_ name: String) -> String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent(name).path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    static var mpirun: String? { MPITests.mpirun }
+
+    /// A clean environment for children: no inherited MPI job, root allowed, one BLAS thread.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var e = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "ORTE_", "OPAL_", "PRTE_", "SLURM_"].contains { key.hasPrefix($0) }
+        }
+        e["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; e["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"; e["OPENBLAS_NUM_THREADS"] = "1"
+        for (k, v) in extra { e[k] = v }
+        return e
+    }
+
+    /// A started process whose output is collected in a file (no pipe to fill up).
+    final class Job {
+        let process = Process()
+        let log: URL
+        init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+            log = FileManager.default.temporaryDirectory.appendingPathComponent("chain-job-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.environment = environment
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        }
+        deinit { try? FileManager.default.removeItem(at: log) }
+        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        /// Waits up to `timeout` seconds; nil if still running (then it is killed).
+        func wait(_ timeout: TimeInterval) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return nil }
+            return process.terminationStatus
+        }
+        func waitFor(_ text: String, _ timeout: TimeInterval) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline && process.isRunning {
+                if output.contains(text) { return true }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return output.contains(text)
+        }
+    }
+
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
+             timeout: TimeInterval = 120) throws -> (Int32, String) {
+        let job = try Job(executable, arguments, environment: environment)
+        let status = job.wait(timeout)
+        XCTAssertNotNil(status, "\(arguments) timed out")
+        return (status ?? -1, job.output)
+    }
+
+    var folder = ""
+    override func setUpWithError() throws {
+        folder = NSTemporaryDirectory() + "chain-resume-\(UUID().uuidString)"
+        let (status, output) = try run(Self.tool("chain-data"), ["synth", "--out", folder + "/data", "--name", "s", "--videos", "96",
+                                                                 "--queries", "16", "--classes", "4", "--dim", "32", "--frames", "8"])
+        XCTAssertEqual(status, 0, output)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// A small, fast model; `epochs` epochs of 6 steps.
+    func arguments(_ runDir: String, epochs: Int = 3, _ extra: [String] = []) -> [String] {
+        ["--config", folder + "/data/s.yaml", "--epochs", "\(epochs)", "--batch", "16", "--layers", "1", "--model-size", "32",
+         "--heads", "2", "--ffn", "64", "--view-frames", "4", "--bits", "16", "--run-dir", folder + "/" + runDir] + extra
+    }
+
+    func checksum(_ output: String) -> String? {
+        output.split(separator: "\n").first { $0.hasPrefix("final parameters: crc32") }.map(String.init)
+    }
+
+    func finalParameters(_ runDir: String) throws -> [Float] {
+        let newest = try XCTUnwrap(Checkpoint.list(in: folder + "/" + runDir + "/checkpoints").first)
+        return try Checkpoint.read(path: newest).parameters
+    }
+
+    func testInterruptedRunResumesBitIdentically() throws {
+        let train = Self.tool("chain-train")
+        let (s0, whole) = try run(train, arguments("whole"))
+        XCTAssertEqual(s0, 0, whole)
+        let (s1, first) = try run(train, arguments("split", ["--stop-after", "8", "--checkpoint-every", "4"]))
+        XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, first)
+        XCTAssertTrue(first.contains("checkpoint written at step 8 (epoch 1, step 2)"), first)
+        XCTAssertNil(checksum(first), "a stopped run does not evaluate")
+        let (s2, rest) = try run(train, arguments("split", ["--resume", "auto"]))
+        XCTAssertEqual(s2, 0, rest)
+        XCTAssertTrue(rest.contains("resumed from step 8"), rest)
+        XCTAssertNotNil(checksum(whole))
+        XCTAssertEqual(checksum(rest), checksum(whole), "resumed run must end bit-identical")
+        // Starting over in a folder with checkpoints is refused; nothing is overwritten.
+        let before = Checkpoint.list(in: folder + "/split/checkpoints")
+        let (s3, refused) = try run(train, arguments("split"))
+        XCTAssertEqual(s3, 2, refused)
+        XCTAssertTrue(refused.contains("already holds checkpoints"), refused)
+        XCTAssertEqual(Checkpoint.list(in: folder + "/split/checkpoints"), before)
+        // A checkpoint from other settings is refused.
+        let (s4, other) = try run(train, arguments("split", ["--resume", "auto", "--bits", "32"]))
+        XCTAssertEqual(s4, 2, other)
+        XCTAssertTrue(other.contains("the checkpoint was made with bits = 16; this run has 32"), other)
+    }
+
+    func testResumeOnTwoRanksAndFromTwoRanksOnOne() throws {
+        guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun not installed") }
+        let train = Self.tool("chain-train")
+        let mpi = ["-np", "2", "--oversubscribe", "--bind-to", "none", train]
+        let (s0, whole) = try run(mpirun, mpi + arguments("whole2", ["--dropout", "0"]))
+        XCTAssertEqual(s0, 0, whole)
+        let (s1, first) = try run(mpirun, mpi + arguments("split2", ["--dropout", "0", "--stop-after", "7"]))
+        XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, first)
+        try FileManager.default.copyItem(atPath: folder + "/split2", toPath: folder + "/split1")
+        let (s2, rest) = try run(mpirun, mpi + arguments("split2", ["--dropout", "0", "--resume", "auto"]))
+        XCTAssertEqual(s2, 0, rest)
+        XCTAssertEqual(checksum(rest), checksum(whole), "2 ranks, interrupted and resumed on 2 ranks: bit-identical")
+        // The same checkpoint resumed by one process: same global batches and data order.
+        let (s3, single) = try run(train, arguments("split1", ["--dropout", "0", "--resume", "auto"]))
+        XCTAssertEqual(s3, 0, single)
+        XCTAssertTrue(single.contains("now 1 rank(s): same global batches and data order"), single)
+        let a = try finalParameters("whole2"), b = try finalParameters("split1")
+        var diff = 0.0, norm = 0.0
+        for i in 0..<a.count { diff += Double(a[i] - b[i]) * Double(a[i] - b[i]); norm += Double(a[i]) * Double(a[i]) }
+        XCTAssertLessThan((diff / norm).squareRoot(), 1e-5, "2 → 1 ranks continues the same training")
+    }
+
+    func testStopSignalWritesACheckpointAndExitsForRequeue() throws {
+        let train = Self.tool("chain-train")
+        // A single process gets SIGTERM directly (as srun delivers it to every task).
+        let job = try Job(train, arguments("signal", epochs: 400), environment: Self.environment())
+        XCTAssertTrue(job.waitFor("epoch   2/", 60), job.output)
+        kill(job.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(job.wait(60), CheckpointManager.preemptedExitCode, job.output)
+        XCTAssertTrue(job.output.contains("SIGTERM received: checkpoint written at step"), job.output)
+        let newest = try XCTUnwrap(Checkpoint.list(in: folder + "/signal/checkpoints").first)
+        XCTAssertNoThrow(try Checkpoint.read(path: newest))
+
+        // Under mpirun, SIGUSR1 sent to mpirun is forwarded to every rank.
+        guard let mpirun = Self.mpirun else { return }
+        let mpiJob = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("signal2", epochs: 400),
+                             environment: Self.environment())
+        XCTAssertTrue(mpiJob.waitFor("epoch   2/", 60), mpiJob.output)
+        kill(mpiJob.process.processIdentifier, SIGUSR1)
+        XCTAssertEqual(mpiJob.wait(60), CheckpointManager.preemptedExitCode, mpiJob.output)
+        XCTAssertTrue(mpiJob.output.contains("SIGUSR1 received: checkpoint written at step"), mpiJob.output)
+        XCTAssertNotNil(Checkpoint.list(in: folder + "/signal2/checkpoints").first)
+    }
+
+    func testDamagedNewestCheckpointIsSkipped() throws {
+        let train = Self.tool("chain-train")
+        let (s1, first) = try run(train, arguments("damaged", ["--stop-after", "9", "--checkpoint-every", "3"]))
+        XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, first)
+        let files = Checkpoint.list(in: folder + "/damaged/checkpoints")
+        XCTAssertEqual(files.map { ($0 as NSString).lastPathComponent },
+                       ["checkpoint-000000009.h5", "checkpoint-000000006.h5", "checkpoint-000000003.h5"])
+        // Flip bytes in the middle of the newest file (inside the parameter data).
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: files[0]))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size / 2)
+        try handle.write(contentsOf: Data(repeating: 0x5A, count: 64))
+        try handle.close()
+        XCTAssertThrowsError(try Checkpoint.read(path: files[0])) { XCTAssertTrue("\($0)".contains("checkpoint-000000009.h5"), "\($0)") }
+        let (s2, rest) = try run(train, arguments("damaged", ["--resume", "auto"]))
+        XCTAssertEqual(s2, 0, rest)
+        XCTAssertTrue(rest.contains("skipping damaged checkpoint") && rest.contains("checkpoint-000000009.h5"), rest)
+        XCTAssertTrue(rest.contains("resumed from step 6"), rest)
+        // --resume with the damaged file itself fails with its name.
+        let (s3, named) = try run(train, arguments("damaged", ["--resume", files[0]]))
+        XCTAssertNotEqual(s3, 0)
+        XCTAssertTrue(named.contains("checkpoint-000000009.h5"), named)
+    }
+
+    func testKilledRankEndsTheJobPromptly() throws {
+        guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun not installed") }
+        let train = Self.tool("chain-train")
+        let job = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("killed", epochs: 400),
+                          environment: Self.environment())
+        XCTAssertTrue(job.waitFor("epoch   2/", 60), job.output)
+        // The ranks are mpirun's children running chain-train.
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-P", "\(job.process.processIdentifier)", "-f", "chain-train"]
+        let pipe = Pipe(); pgrep.standardOutput = pipe
+        try pgrep.run(); pgrep.waitUntilExit()
+        let ranks = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+        XCTAssertEqual(ranks.count, 2, "rank pids: \(ranks)")
+        let start = Date()
+        kill(try XCTUnwrap(ranks.last), SIGKILL)
+        let status = job.wait(30)
+        XCTAssertNotNil(status, "the job must end after a rank is killed")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        // The last checkpoint (written at an epoch end) is intact.
+        let newest = try XCTUnwrap(Checkpoint.list(in: folder + "/killed/checkpoints").first)
+        XCTAssertNoThrow(try Checkpoint.read(path: newest))
+    }
+
+    func testSlurmTaskCountMismatchFailsFast() throws {
+        let (status, output) = try run(Self.tool("chain-train"), arguments("slurm"),
+                                       environment: Self.environment(["SLURM_NTASKS": "4", "SLURM_JOB_ID": "1"]))
+        XCTAssertEqual(status, 2, output)
+        XCTAssertTrue(output.contains("SLURM started 4 tasks (SLURM_NTASKS=4) but MPI sees a world of 1"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/slurm"), "nothing is written")
+    }
+}
