@@ -212,6 +212,44 @@ public final class Trainer {
         return metadata.position
     }
 
+    /// Binary codes of every video of a feature file, encoded by all ranks together (rank r
+    /// encodes the contiguous share r of the file) and gathered: every rank gets all codes.
+    /// Collective; a read error on any rank is thrown on every rank.
+    public func encodeDistributed(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
+        let bits = model.config.bits
+        let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
+        var mine = [Float](repeating: 0, count: max(1, share.count * bits))
+        var failure: Error?
+        do { try encode(file, videos: share, batchSize: batchSize, into: &mine) } catch { failure = error }
+        if comm.allReduce(failure == nil ? 0 : 1, .max) > 0 {
+            throw failure ?? DataError("\(file.path): another rank could not encode its share")
+        }
+        let counts = (0..<comm.size).map { ShardedSource.shard(rank: $0, worldSize: comm.size, count: file.count).count * bits }
+        var all = [Float](repeating: 0, count: file.count * bits)
+        mine.withUnsafeBufferPointer { m in
+            all.withUnsafeMutableBufferPointer { comm.allGather(UnsafeBufferPointer(rebasing: m[0..<(share.count * bits)]), counts: counts, into: $0) }
+        }
+        return all.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: bits) }
+    }
+
+    /// Codes (±1 floats) of `videos` of `file`, `batchSize` at a time.
+    func encode(_ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float]) throws {
+        let bits = model.config.bits
+        guard !videos.isEmpty else { return }
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames)
+        let buffer = Tensor(shape: [min(batchSize, videos.count), file.frames * file.featureSize])
+        try codes.withUnsafeMutableBufferPointer { out in
+            var first = videos.lowerBound
+            while first < videos.upperBound {
+                let n = min(batchSize, videos.upperBound - first)
+                try file.read(first: first, count: n, into: buffer.pointer)
+                try file.checkFinite(buffer.pointer, videos: Array(first..<(first + n)))
+                model.encode(buffer.pointer, batch: n, encoding, codes: out.baseAddress! + (first - videos.lowerBound) * bits)
+                first += n
+            }
+        }
+    }
+
     /// Binary codes of every video of a feature file, read `batchSize` videos at a time
     /// (the file is never held in memory whole).
     public func encode(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {

@@ -218,6 +218,10 @@ func dataSources(_ comm: Communicator) {
         options.epochs = 2; options.batchSize = 12; options.seed = 4; options.warmupEpochs = 1
         let distributed = Trainer(config: config, options: options, comm: comm)
         try distributed.train(sources[1], sampler: sampler)
+        // Evaluation encoding spread over the ranks gives the codes one process computes.
+        let spread = try distributed.encodeDistributed(features, batchSize: 5)
+        let alone = try distributed.encode(features)
+        check(comm, spread == alone, "distributed encoding differs from single-process encoding")
         if comm.isRoot {
             let single = Trainer(config: config, options: options, comm: Communicator.local)
             let one = try DistributedSampler(count: 37, batchSize: 12, worldSize: 1, seed: 4)

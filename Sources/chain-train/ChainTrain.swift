@@ -17,16 +17,22 @@ import Foundation
 struct ChainTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chain-train",
-        abstract: "Train a CHAIN model on a dataset (--data), or the engine's frame-order toy task.",
+        abstract: "Train CHAIN on a dataset and report retrieval mAP.",
         discussion: """
-            Run directly for a single process, or under MPI for data-parallel training:
+            With no arguments, generates (once) a small synthetic dataset in runs/default/data and
+            trains CHAIN on it for 6 epochs (a few minutes on 2 cores). With --config (a dataset
+            YAML, see configs/datasets/) or --data, trains on that dataset. Run directly for one
+            process, or under MPI for data-parallel training:
               chain-train
-              mpirun -np 2 chain-train --steps 400
-            The global batch is split evenly over the ranks; gradients are averaged with one
-            all-reduce per step, so any world size that divides the batch trains the same model.
+              chain-train --config configs/datasets/mmnist.yaml --epochs 60
+              mpirun -np 4 chain-train --config configs/datasets/ucf101.yaml --resume auto
+            The global batch is split evenly over the ranks, so any world size that divides it
+            trains the same model. SIGTERM/SIGUSR1 write a checkpoint and exit with status 75;
+            --resume auto continues exactly. --toy runs the engine's frame-order toy task.
             """)
 
-    @Option(help: "Optimizer steps.") var steps = 800
+    @Flag(help: "Run the engine's frame-order toy task (seconds) instead of CHAIN.") var toy = false
+    @Option(help: "Optimizer steps (toy task).") var steps = 800
     @Option(help: "Global batch size in clips (divisible by the number of ranks).") var clips = 64
     @Option(help: "Frames per clip (the number of positions to recover).") var frames = 16
     @Option(name: .customLong("lr"), help: "Peak learning rate (linear warm-up, cosine decay); default 1e-3 with --data, 3e-3 for the toy task.")
@@ -41,7 +47,7 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Dataset file-name prefix inside --data.") var name = "mmnist"
     @Option(help: "Method: chain or conmh.") var mode = "chain"
     @Option(help: "Code length.") var bits = 64
-    @Option(help: "Training epochs (dataset mode).") var epochs = 50
+    @Option(name: .customLong("epochs"), help: "Training epochs (default 50; 6 for the built-in synthetic run).") var epochsOption: Int?
     @Option(help: "Global batch in videos (dataset mode).") var batch = 64
     @Option(help: "Model width d.") var modelSize = 256
     @Option(help: "Transformer blocks.") var layers = 4
@@ -56,6 +62,9 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Scene regularisation on the frames of 1 view (prototypes from that view) or of both views.") var sceneViews: Int?
     @Option(help: "Temperature of the scene loss.") var sceneTemperature: Float?
     @Option(help: "Dropout probability in the encoder (default 0.1).") var dropout: Float?
+    @Option(help: "Smallest span of the video a view covers, s_min in (0, 1] (default 0.5).") var minSpan: Float?
+    @Option(help: "Feature-space spatial augmentation when there are no augmented copies: on or off (default on).")
+    var featureAugmentation = "on"
     @Option(help: "AdamW weight decay (default 0.01).") var weightDecay: Float?
     @Option(help: "Hold out this many training videos as validation queries (the test split is not read).") var validation = 0
     @Option(help: "Write the evaluation as JSON to this file.") var json: String?
@@ -67,6 +76,8 @@ struct ChainTrain: ParsableCommand {
     @Option(help: "Where to start: none (refuses a run folder with checkpoints), auto (newest valid checkpoint), or a checkpoint file.")
     var resume = "none"
     @Option(help: "Stop with a checkpoint after this many optimizer steps in all (as a preemption would).") var stopAfter: Int?
+    @Option(help: "Evaluate on the queries every N epochs during training (0: only at the end).") var evalEvery = 0
+    @Flag(help: "Linear scaling rule: multiply --lr by (global batch / 64).") var scaleLr = false
     @Option(help: "Floats per gradient all-reduce (default: the whole buffer at once).") var gradientBucket: Int?
     @Flag(help: "Also evaluate the PCA-sign baseline on the same split (fitted on the training videos).") var pcaBaseline = false
 
@@ -85,7 +96,8 @@ struct ChainTrain: ParsableCommand {
             FileHandle.standardError.write(Data("chain-train: \(message)\n".utf8))
             throw ExitCode(2)
         }
-        if datasetConfig != nil || data != nil {
+        if !toy {
+            let epochs = epochsOption ?? (datasetConfig == nil && data == nil ? 6 : 50)
             guard let method = CHAINConfig.Mode(rawValue: mode) else { throw ValidationError("--mode must be chain or conmh (got \(mode))") }
             guard let loading = Loading(rawValue: loading) else { throw ValidationError("--loading must be auto, memory or stream (got \(self.loading))") }
             let dataset: DatasetConfig
@@ -93,6 +105,8 @@ struct ChainTrain: ParsableCommand {
                 if let path = datasetConfig {
                     guard data == nil else { throw ValidationError("give --config or --data, not both") }
                     dataset = try DatasetConfig.load(path: path, rootOverride: root)
+                } else if data == nil {
+                    dataset = try DefaultRun.dataset(comm)
                 } else {
                     let directory = root ?? data!
                     let shape = try VideoSet.shape(features: (directory as NSString).appendingPathComponent("\(name)_train_feats.h5"))
@@ -125,6 +139,15 @@ struct ChainTrain: ParsableCommand {
                 config = CHAINConfig.conmh(featureSize: features.featureSize, frames: features.frames, bits: bits, modelSize: modelSize,
                                            layers: layers, heads: heads, headSize: modelSize / heads, ffnSize: ffn)
             }
+            if let minSpan {
+                guard minSpan > 0 && minSpan <= 1 else { throw ValidationError("--min-span must be in (0, 1] (got \(minSpan))") }
+                config.views.minimumSpan = minSpan
+            }
+            switch featureAugmentation {
+            case "on": break
+            case "off": config.augmentation = .identity
+            default: throw ValidationError("--feature-augmentation must be on or off (got \(featureAugmentation))")
+            }
             if let dropout {
                 guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1) (got \(dropout))") }
                 config.encoder.dropout = dropout
@@ -139,6 +162,8 @@ struct ChainTrain: ParsableCommand {
             options.learningRate = learningRate ?? 1e-3
             options.seed = seed
             options.gradientBucket = gradientBucket
+            if scaleLr { options.learningRate *= Float(batch) / 64 }
+            guard evalEvery >= 0 else { throw ValidationError("--eval-every must be non-negative (got \(evalEvery))") }
             guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be non-negative (got \(checkpointEvery))") }
             guard keepCheckpoints >= 1 else { throw ValidationError("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
             if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive (got \(stopAfter))") }
@@ -151,9 +176,10 @@ struct ChainTrain: ParsableCommand {
             var completed = true
             do {
                 completed = try DatasetRun(dataset: dataset, config: config, options: options, validation: validation,
-                                           topK: [5, 20, 40, 60, 80, 100], json: json, pcaBaseline: pcaBaseline, loading: loading,
-                                           runDirectory: runDir ?? "runs/\(dataset.name)", checkpointEvery: checkpointEvery,
-                                           keepCheckpoints: keepCheckpoints, resume: .init(resume), stopAfterStep: stopAfter,
+                                           topK: [5, 20, 40, 60, 80, 100], json: json,
+                                           pcaBaseline: pcaBaseline || (datasetConfig == nil && data == nil), loading: loading,
+                                           runDirectory: runDir ?? DefaultRun.runDirectory(dataset: dataset.name, builtIn: datasetConfig == nil && data == nil), checkpointEvery: checkpointEvery,
+                                           keepCheckpoints: keepCheckpoints, resume: .init(resume), stopAfterStep: stopAfter, evaluateEvery: evalEvery,
                                            settings: settings).run(comm)
             } catch {
                 let who = comm.size > 1 ? "chain-train (rank \(comm.rank))" : "chain-train"

@@ -34,6 +34,8 @@ struct DatasetRun {
     var keepCheckpoints = 3
     var resume = CheckpointManager.Resume.none
     var stopAfterStep: Int?
+    /// Evaluate every this many epochs during training (0: only at the end).
+    var evaluateEvery = 0
     /// The settings that define the run (stored in checkpoints; those in `mustMatch` must agree on resume).
     var settings: [String: String] = [:]
 
@@ -85,18 +87,34 @@ struct DatasetRun {
         checkpoints.stopAfterStep = stopAfterStep
         let position = try checkpoints.start(trainer, resume: resume)
         let start = Date()
-        let outcome = try trainer.train(source, sampler: sampler, from: position,
-                                        report: { r in if comm.isRoot { printEpoch(r, config) } },
-                                        afterStep: { try checkpoints.afterStep(trainer, $0) })
-        let seconds = Date().timeIntervalSince(start)
-        if case .stopped = outcome { return false }
-        guard comm.isRoot else { return true }
-        print(String(format: "final parameters: crc32 %08x (equal crc32 = bit-identical models)", trainer.parameterChecksum()))
         let queryFile = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
         let databaseFile = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
-        let queryCodes = try trainer.encode(queryFile), databaseCodes = try trainer.encode(databaseFile)
-        let result = RetrievalEvaluation.evaluate(queries: queryCodes, database: databaseCodes, queryLabels: splits[2].labels!,
-                                                  databaseLabels: splits[1].labels!, topK: topK)
+        /// Encoding is spread over all ranks; the ranking runs on rank 0.
+        func evaluate() throws -> RetrievalEvaluation.Result? {
+            let queryCodes = try trainer.encodeDistributed(queryFile)
+            let databaseCodes = queryFile.path == databaseFile.path && queryFile.key == databaseFile.key
+                ? queryCodes : try trainer.encodeDistributed(databaseFile)
+            guard comm.isRoot else { return nil }
+            return RetrievalEvaluation.evaluate(queries: queryCodes, database: databaseCodes, queryLabels: splits[2].labels!,
+                                                databaseLabels: splits[1].labels!, topK: topK)
+        }
+        let outcome = try trainer.train(source, sampler: sampler, from: position,
+                                        report: { r in if comm.isRoot { printEpoch(r, config) } },
+                                        afterStep: { event in
+            let decision = try checkpoints.afterStep(trainer, event)
+            if decision == .proceed, event.endsEpoch, evaluateEvery > 0, (event.epoch + 1) % evaluateEvery == 0,
+               event.epoch + 1 < options.epochs, let r = try evaluate() {
+                print("  evaluation after epoch \(event.epoch + 1): " + topK.map { String(format: "mAP@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
+                      + String(format: " mAP@all %.4f", r.mapAll))
+                fflush(nil)
+            }
+            return decision
+        })
+        let seconds = Date().timeIntervalSince(start)
+        if case .stopped = outcome { return false }
+        let result = try evaluate()
+        guard comm.isRoot, let result else { return true }
+        print(String(format: "final parameters: crc32 %08x (equal crc32 = bit-identical models)", trainer.parameterChecksum()))
         try report(result, seconds: seconds, config: config, split: "test")
         return true
     }

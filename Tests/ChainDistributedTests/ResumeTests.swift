@@ -207,6 +207,26 @@ final class ResumeTests: XCTestCase {
         XCTAssertNoThrow(try Checkpoint.read(path: newest))
     }
 
+    /// `chain-train` with no dataset generates the built-in synthetic set (in its working
+    /// folder) and trains CHAIN on it; one epoch here instead of six.
+    func testNoArgumentRunTrainsCHAINOnSyntheticData() throws {
+        let job = Process()
+        job.executableURL = URL(fileURLWithPath: Self.tool("chain-train"))
+        job.arguments = ["--epochs", "1"]
+        job.environment = Self.environment()
+        job.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let log = URL(fileURLWithPath: folder + "/default.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        job.standardOutput = try FileHandle(forWritingTo: log); job.standardError = job.standardOutput
+        try job.run(); job.waitUntilExit()
+        let output = try String(contentsOf: log, encoding: .utf8)
+        XCTAssertEqual(job.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("generating the built-in synthetic set in runs/default/data"), output)
+        XCTAssertTrue(output.contains("PCA-sign baseline on the same split"), output)
+        XCTAssertTrue(output.contains("| 64 | "), output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/runs/default/data/synth.yaml"))
+    }
+
     func testSlurmTaskCountMismatchFailsFast() throws {
         let (status, output) = try run(Self.tool("chain-train"), arguments("slurm"),
                                        environment: Self.environment(["SLURM_NTASKS": "4", "SLURM_JOB_ID": "1"]))
