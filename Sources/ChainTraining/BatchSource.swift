@@ -23,6 +23,12 @@ public protocol BatchSource: AnyObject {
     func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?)
 }
 
+/// The videos whose frames estimate the per-feature standard deviation: all of them up to
+/// `limit`, else `limit` evenly spaced ones (the same set at every world size).
+public func momentSample(count: Int, limit: Int = 4096) -> [Int] {
+    count <= limit ? Array(0..<count) : (0..<limit).map { $0 * count / limit }
+}
+
 /// Per-feature standard deviation from summed moments (sums in double precision).
 func standardDeviation(sum: [Double], squares: [Double], rows: Int) -> [Float] {
     let n = Double(rows)
@@ -65,7 +71,16 @@ public final class ReplicatedSource: BatchSource {
     public var frames: Int { videos.frames }
     public var featureSize: Int { videos.featureSize }
 
-    public func featureStandardDeviation() throws -> [Float] { videos.featureStandardDeviation() }
+    public func featureStandardDeviation() throws -> [Float] {
+        var sum = [Double](repeating: 0, count: featureSize), squares = sum
+        let sample = momentSample(count: count)
+        videos.features.withUnsafeBufferPointer { all in
+            for v in sample {
+                accumulateMoments(all.baseAddress! + v * frames * featureSize, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+            }
+        }
+        return standardDeviation(sum: sum, squares: squares, rows: sample.count * frames)
+    }
 
     public func startEpoch(order: [Int], firstStep: Int) throws { self.order = order }
 

@@ -83,12 +83,13 @@ public final class ShardedSource: BatchSource {
 
     public func featureStandardDeviation() throws -> [Float] {
         var sum = [Double](repeating: 0, count: featureSize), squares = sum
-        for v in 0..<shardCount {
-            accumulateMoments(shard.pointer + v * stride, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+        let sample = momentSample(count: count)
+        for v in sample where v >= shardStart && v < shardStart + shardCount {
+            accumulateMoments(shard.pointer + (v - shardStart) * stride, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
         }
         sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-        return standardDeviation(sum: sum, squares: squares, rows: count * frames)
+        return standardDeviation(sum: sum, squares: squares, rows: sample.count * frames)
     }
 
     public func startEpoch(order: [Int], firstStep: Int) throws { self.order = order }

@@ -26,22 +26,24 @@ public final class StreamingSource: BatchSource {
     public var featureSize: Int { file.featureSize }
     public var augmentedCopies: Int { copies?.copies ?? 0 }
 
-    /// Streams this rank's contiguous share of the file once; sums are all-reduced.
+    /// Reads this rank's part of the moment sample (at most 4,096 videos in all, evenly
+    /// spaced); sums are all-reduced.
     public func featureStandardDeviation() throws -> [Float] {
         var sum = [Double](repeating: 0, count: featureSize), squares = sum
         let range = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: count)
-        let chunk = 64
-        let buffer = Tensor(shape: [chunk, frames * featureSize])
-        var first = range.lowerBound
-        while first < range.upperBound {
-            let n = min(chunk, range.upperBound - first)
-            try file.read(first: first, count: n, into: buffer.pointer)
-            accumulateMoments(buffer.pointer, rows: n * frames, featureSize: featureSize, sum: &sum, squares: &squares)
-            first += n
-        }
+        let sample = momentSample(count: count).filter { range.contains($0) }
+        let buffer = Tensor(shape: [1, frames * featureSize])
+        var failure: Error?
+        do {
+            for v in sample {
+                try file.read(first: v, count: 1, into: buffer.pointer)
+                accumulateMoments(buffer.pointer, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+            }
+        } catch { failure = error }
+        if comm.allReduce(failure == nil ? 0 : 1, .max) > 0 { throw failure ?? DataError("\(file.path): another rank could not read") }
         sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-        return standardDeviation(sum: sum, squares: squares, rows: count * frames)
+        return standardDeviation(sum: sum, squares: squares, rows: momentSample(count: count).count * frames)
     }
 
     public func startEpoch(order: [Int], firstStep: Int) throws {

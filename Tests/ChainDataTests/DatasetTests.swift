@@ -224,10 +224,13 @@ final class FeatureFileTests: XCTestCase {
             XCTAssertEqual(videos, expected)
             for (k, v) in videos.enumerated() { for i in 0..<6 { XCTAssertEqual(features[k * 6 + i], values[v * 6 + i]) } }
         }
-        // Abandoning a stream part-way stops its reader (deinit must not hang).
-        var partial: FeaturePrefetcher? = FeaturePrefetcher(file: file, batches: batches)
-        _ = try partial!.next()
-        partial = nil
+        // Abandoning a stream part-way (after 0, 1 or 2 batches) stops its reader: deinit must
+        // neither hang nor trap (libdispatch traps on semaphores freed below their start value).
+        for taken in 0...2 {
+            var partial: FeaturePrefetcher? = FeaturePrefetcher(file: file, batches: batches)
+            for _ in 0..<taken { _ = try partial!.next() }
+            partial = nil
+        }
     }
 
     func testPrefetcherReportsABadVideo() throws {
