@@ -39,11 +39,12 @@ let package = Package(
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainNumerics"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
         .target(name: "ChainTraining", dependencies: ["ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed",
-                                                      "ChainStorage"]),
+                                                      "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams")]),
 
         // Executables.
         .executableTarget(name: "ChainTrainTool", dependencies: [
             "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainData",
+            .product(name: "Yams", package: "Yams"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-train"),
         .executableTarget(name: "ChainDataTool", dependencies: [
@@ -72,6 +73,7 @@ let package = Package(
                     resources: [.copy("Fixtures/packbits.json")]),
         .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "ChainDataTool"],
                     exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ChainTrainingTests", dependencies: ["ChainTraining", "ChainData"]),
         .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "ChainTraining", "chain-testkit",
                                                                 "ChainTrainTool", "ChainDataTool"]),
     ]

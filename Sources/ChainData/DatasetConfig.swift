@@ -146,7 +146,8 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
         }
     }
 
-    static func describe(_ error: DecodingError) -> String {
+    /// A decoding error as "key path: what is wrong".
+    public static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
         switch error {
         case .keyNotFound(let key, let context): return "missing key '\(path(context.codingPath + [key]))'"

@@ -31,55 +31,39 @@ struct ChainTrain: ParsableCommand {
             --resume auto continues exactly. --toy runs the engine's frame-order toy task.
             """)
 
-    @Flag(help: "Run the engine's frame-order toy task (seconds) instead of CHAIN.") var toy = false
-    @Option(help: "Optimizer steps (toy task).") var steps = 800
-    @Option(help: "Global batch size in clips (divisible by the number of ranks).") var clips = 64
-    @Option(help: "Frames per clip (the number of positions to recover).") var frames = 16
-    @Option(name: .customLong("lr"), help: "Peak learning rate (linear warm-up, cosine decay); default 1e-3 with --data, 3e-3 for the toy task.")
-    var learningRate: Float?
-    @Option(help: "Random seed (initialisation and data).") var seed: UInt64 = 1
-    @Option(help: "Print a progress line every N steps.") var logEvery = 50
-    @Option(help: "Stop with a failure unless final frame accuracy reaches this fraction (toy task).") var requireAccuracy: Double?
+    @Argument(help: ArgumentHelp("Overrides of the run config, section.key=value (e.g. model.bits=32 training.epochs=60).",
+                                 valueName: "key=value"))
+    var overrides: [String] = []
 
-    @Option(name: .customLong("config"), help: "Dataset config (YAML, see configs/datasets/ and docs/data.md).") var datasetConfig: String?
-    @Option(help: "Folder of the dataset's files (replaces the config's root).") var root: String?
-    @Option(help: "Dataset folder in the public layout ({name}_train_feats.h5, {name}_train_labels.mat, …), instead of --config.") var data: String?
-    @Option(help: "Dataset file-name prefix inside --data.") var name = "mmnist"
-    @Option(help: "Method: chain or conmh.") var mode = "chain"
-    @Option(help: "Code length.") var bits = 64
-    @Option(name: .customLong("epochs"), help: "Training epochs (default 50; 6 for the built-in synthetic run).") var epochsOption: Int?
-    @Option(help: "Global batch in videos (dataset mode).") var batch = 64
-    @Option(help: "Model width d.") var modelSize = 256
-    @Option(help: "Transformer blocks.") var layers = 4
-    @Option(help: "Attention heads.") var heads = 8
-    @Option(help: "Feed-forward width.") var ffn = 1024
-    @Option(help: "Frames per view L (chain mode).") var viewFrames = 12
-    @Option(help: "Weight of the contrastive task (0 turns it off).") var contrastiveWeight: Float = 1
-    @Option(help: "α, weight of frame-order verification (0 turns it off).") var orderWeight: Float = 1
-    @Option(help: "β, weight of scene-change regularisation (default 0: off, see docs/method.md).") var sceneWeight: Float = 0
-    @Option(help: "τ⁺ of the debiased contrastive loss (default 0.1; 0 gives plain NT-Xent).") var debias: Float?
-    @Option(help: "Temperature of the contrastive loss (default 0.5).") var temperature: Float?
-    @Option(help: "Scene regularisation on the frames of 1 view (prototypes from that view) or of both views.") var sceneViews: Int?
-    @Option(help: "Temperature of the scene loss.") var sceneTemperature: Float?
-    @Option(help: "Dropout probability in the encoder (default 0.1).") var dropout: Float?
-    @Option(help: "Smallest span of the video a view covers, s_min in (0, 1] (default 0.5).") var minSpan: Float?
-    @Option(help: "Feature-space spatial augmentation when there are no augmented copies: on or off (default on).")
-    var featureAugmentation = "on"
-    @Option(help: "AdamW weight decay (default 0.01).") var weightDecay: Float?
-    @Option(help: "Hold out this many training videos as validation queries (the test split is not read).") var validation = 0
-    @Option(help: "Write the evaluation as JSON to this file.") var json: String?
-    @Option(help: "Training data: auto (memory if each rank's shard fits), memory (sharded across ranks) or stream (from disk).")
-    var loading = "auto"
-    @Option(help: "Run folder: checkpoints go to RUN_DIR/checkpoints (default runs/<dataset>).") var runDir: String?
-    @Option(help: "Checkpoint every N optimizer steps (0: at epoch ends only; always on SIGTERM/SIGUSR1).") var checkpointEvery = 0
-    @Option(help: "Checkpoints to keep (newest first).") var keepCheckpoints = 3
+    @Option(name: .customLong("config"), help: "Run config (YAML, configs/*.yaml) or a dataset config (configs/datasets/*.yaml).")
+    var configPath: String?
+    @Option(help: "Folder of the dataset's files (replaces the dataset config's root).") var root: String?
+    @Option(help: "Dataset folder in the UCF101 layout ({name}_train_feats.h5, …), instead of a dataset config.") var data: String?
+    @Option(help: "File-name prefix inside --data.") var name = "mmnist"
+
+    // Shorthands for common overrides (the key=value form reaches every setting).
+    @Option(help: "model.mode: chain or conmh.") var mode: String?
+    @Option(help: "model.bits, the code length.") var bits: Int?
+    @Option(name: .customLong("epochs"), help: "training.epochs.") var epochsOption: Int?
+    @Option(help: "training.batch, the global batch in videos.") var batch: Int?
+    @Option(name: .customLong("lr"), help: "training.lr, the peak learning rate (toy task: default 3e-3).") var learningRate: Float?
+    @Option(help: "training.seed.") var seed: UInt64?
+    @Option(help: "evaluation.validation: hold out this many training videos as validation queries.") var validation: Int?
+    @Flag(help: "evaluation.pca_baseline: also evaluate the PCA-sign baseline.") var pcaBaseline = false
+
+    @Option(help: "Run folder (default runs/<name>): config.yaml and checkpoints/ go there.") var runDir: String?
     @Option(help: "Where to start: none (refuses a run folder with checkpoints), auto (newest valid checkpoint), or a checkpoint file.")
     var resume = "none"
     @Option(help: "Stop with a checkpoint after this many optimizer steps in all (as a preemption would).") var stopAfter: Int?
-    @Option(help: "Evaluate on the queries every N epochs during training (0: only at the end).") var evalEvery = 0
-    @Flag(help: "Linear scaling rule: multiply --lr by (global batch / 64).") var scaleLr = false
-    @Option(help: "Floats per gradient all-reduce (default: the whole buffer at once).") var gradientBucket: Int?
-    @Flag(help: "Also evaluate the PCA-sign baseline on the same split (fitted on the training videos).") var pcaBaseline = false
+    @Option(help: "Write the final evaluation as JSON to this file.") var json: String?
+    @Flag(help: "Print the resolved run config and exit.") var printConfig = false
+
+    @Flag(help: "Run the engine's frame-order toy task (seconds) instead of CHAIN.") var toy = false
+    @Option(help: "Toy task: optimizer steps.") var steps = 800
+    @Option(help: "Toy task: global batch in clips.") var clips = 64
+    @Option(help: "Toy task: frames per clip.") var frames = 16
+    @Option(help: "Toy task: print a progress line every N steps.") var logEvery = 50
+    @Option(help: "Toy task: fail unless the final frame accuracy reaches this fraction.") var requireAccuracy: Double?
 
     func validate() throws {
         guard steps > 0 else { throw ValidationError("--steps must be positive (got \(steps))") }
@@ -87,6 +71,33 @@ struct ChainTrain: ParsableCommand {
         guard frames >= 2 && frames <= 512 else { throw ValidationError("--frames must be in 2...512 (got \(frames))") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--lr must be positive (got \(learningRate))") }
         guard logEvery > 0 else { throw ValidationError("--log-every must be positive (got \(logEvery))") }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive (got \(stopAfter))") }
+    }
+
+    /// The run config: defaults ← file ← shorthand flags ← key=value overrides.
+    func resolveRun() throws -> RunConfig {
+        var file = configPath
+        var shorthand: [String] = []
+        // A dataset config given directly becomes the run's dataset (with default settings).
+        if let path = configPath, DefaultRun.isDatasetConfig(path) {
+            file = nil
+            shorthand.append("dataset=\(URL(fileURLWithPath: path).standardizedFileURL.path)")
+            shorthand.append("training.epochs=50")
+        }
+        if data != nil { shorthand.append("training.epochs=50") }
+        if let mode { shorthand.append("model.mode=\(mode)") }
+        if let bits { shorthand.append("model.bits=\(bits)") }
+        if let epochsOption { shorthand.append("training.epochs=\(epochsOption)") }
+        if let batch { shorthand.append("training.batch=\(batch)") }
+        if let learningRate { shorthand.append("training.lr=\(learningRate)") }
+        if let seed { shorthand.append("training.seed=\(seed)") }
+        if let validation { shorthand.append("evaluation.validation=\(validation)") }
+        if pcaBaseline { shorthand.append("evaluation.pca_baseline=true") }
+        var run = try RunConfig.resolve(path: file, overrides: shorthand + overrides)
+        if run.dataset == "synthetic" && data == nil && file == nil && configPath == nil && !overrides.contains(where: { $0.hasPrefix("evaluation.pca_baseline=") }) {
+            run.evaluation.pcaBaseline = true   // the built-in demo shows the baseline it beats
+        }
+        return run
     }
 
     func run() throws {
@@ -97,90 +108,32 @@ struct ChainTrain: ParsableCommand {
             throw ExitCode(2)
         }
         if !toy {
-            let epochs = epochsOption ?? (datasetConfig == nil && data == nil ? 6 : 50)
-            guard let method = CHAINConfig.Mode(rawValue: mode) else { throw ValidationError("--mode must be chain or conmh (got \(mode))") }
-            guard let loading = Loading(rawValue: loading) else { throw ValidationError("--loading must be auto, memory or stream (got \(self.loading))") }
-            let dataset: DatasetConfig
-            do {
-                if let path = datasetConfig {
-                    guard data == nil else { throw ValidationError("give --config or --data, not both") }
-                    dataset = try DatasetConfig.load(path: path, rootOverride: root)
-                } else if data == nil {
-                    dataset = try DefaultRun.dataset(comm)
-                } else {
-                    let directory = root ?? data!
-                    let shape = try VideoSet.shape(features: (directory as NSString).appendingPathComponent("\(name)_train_feats.h5"))
-                    dataset = .publicLayout(name: name, root: directory, frames: shape.frames, featureSize: shape.featureSize)
-                }
-            } catch let error as ValidationError { throw error } catch {
-                FileHandle.standardError.write(Data("chain-train: \(error)\n".utf8))
-                throw ExitCode(2)
-            }
-            let features = (frames: dataset.frames, featureSize: dataset.featureSize)
-            var config: CHAINConfig
-            switch method {
-            case .chain:
-                config = CHAINConfig(featureSize: features.featureSize, maxFrames: features.frames, bits: bits, modelSize: modelSize,
-                                     layers: layers, heads: heads, ffnSize: ffn, viewFrames: viewFrames)
-                config.contrastiveWeight = contrastiveWeight
-                config.orderWeight = orderWeight
-                config.sceneWeight = sceneWeight
-                if let debias {
-                    guard debias >= 0 && debias < 1 else { throw ValidationError("--debias must be in [0, 1) (got \(debias))") }
-                    config.contrastive.debiasPrior = debias > 0 ? debias : nil
-                }
-                if let temperature { config.contrastive.temperature = temperature }
-                if let sceneViews {
-                    guard sceneViews == 1 || sceneViews == 2 else { throw ValidationError("--scene-views must be 1 or 2") }
-                    config.sceneOnBothViews = sceneViews == 2
-                }
-                if let sceneTemperature { config.scene.temperature = sceneTemperature }
-            case .conmh:
-                config = CHAINConfig.conmh(featureSize: features.featureSize, frames: features.frames, bits: bits, modelSize: modelSize,
-                                           layers: layers, heads: heads, headSize: modelSize / heads, ffnSize: ffn)
-            }
-            if let minSpan {
-                guard minSpan > 0 && minSpan <= 1 else { throw ValidationError("--min-span must be in (0, 1] (got \(minSpan))") }
-                config.views.minimumSpan = minSpan
-            }
-            switch featureAugmentation {
-            case "on": break
-            case "off": config.augmentation = .identity
-            default: throw ValidationError("--feature-augmentation must be on or off (got \(featureAugmentation))")
-            }
-            if let dropout {
-                guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1) (got \(dropout))") }
-                config.encoder.dropout = dropout
-            }
-            var options = Trainer.Options()
-            if let weightDecay {
-                guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be non-negative (got \(weightDecay))") }
-                options.weightDecay = weightDecay
-            }
-            options.epochs = epochs
-            options.batchSize = batch
-            options.learningRate = learningRate ?? 1e-3
-            options.seed = seed
-            options.gradientBucket = gradientBucket
-            if scaleLr { options.learningRate *= Float(batch) / 64 }
-            guard evalEvery >= 0 else { throw ValidationError("--eval-every must be non-negative (got \(evalEvery))") }
-            guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be non-negative (got \(checkpointEvery))") }
-            guard keepCheckpoints >= 1 else { throw ValidationError("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
-            if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive (got \(stopAfter))") }
-            let settings: [String: String] = [
-                "dataset": dataset.name, "mode": config.mode.rawValue, "bits": "\(config.bits)", "batch": "\(batch)",
-                "seed": "\(seed)", "epochs": "\(epochs)", "lr": "\(options.learningRate)",
-                "model": "d\(config.encoder.modelSize) L\(config.encoder.layers) h\(config.encoder.heads) ffn\(config.encoder.ffnSize) views\(config.views.segments)",
-                "weights": "c\(config.contrastiveWeight) o\(config.orderWeight) s\(config.sceneWeight)",
-            ]
             var completed = true
             do {
-                completed = try DatasetRun(dataset: dataset, config: config, options: options, validation: validation,
-                                           topK: [5, 20, 40, 60, 80, 100], json: json,
-                                           pcaBaseline: pcaBaseline || (datasetConfig == nil && data == nil), loading: loading,
-                                           runDirectory: runDir ?? DefaultRun.runDirectory(dataset: dataset.name, builtIn: datasetConfig == nil && data == nil), checkpointEvery: checkpointEvery,
-                                           keepCheckpoints: keepCheckpoints, resume: .init(resume), stopAfterStep: stopAfter, evaluateEvery: evalEvery,
-                                           settings: settings).run(comm)
+                let run = try resolveRun()
+                if printConfig {
+                    if comm.isRoot { print(try run.yaml(), terminator: "") }
+                    return
+                }
+                let dataset: DatasetConfig
+                if let data {
+                    let directory = root ?? data
+                    let shape = try VideoSet.shape(features: (directory as NSString).appendingPathComponent("\(name)_train_feats.h5"))
+                    dataset = .publicLayout(name: name, root: directory, frames: shape.frames, featureSize: shape.featureSize)
+                } else if run.dataset == "synthetic" {
+                    dataset = try DefaultRun.dataset(comm)
+                } else {
+                    dataset = try DatasetConfig.load(path: run.dataset, rootOverride: root)
+                }
+                let runName = run.name.isEmpty ? dataset.name : run.name
+                let directory = runDir ?? (run.dataset == "synthetic" && data == nil && run.name.isEmpty
+                    ? DefaultRun.runDirectory(dataset: dataset.name, builtIn: true) : "runs/\(runName)")
+                if comm.isRoot {
+                    print("chain-train: run config (resolved; saved as \(directory)/config.yaml):")
+                    print(try run.yaml().split(separator: "\n").map { "  | " + $0 }.joined(separator: "\n"))
+                }
+                completed = try DatasetRun(dataset: dataset, run: run, runDirectory: directory, json: json,
+                                           resume: .init(resume), stopAfterStep: stopAfter).run(comm)
             } catch {
                 let who = comm.size > 1 ? "chain-train (rank \(comm.rank))" : "chain-train"
                 FileHandle.standardError.write(Data("\(who): \(error)\n".utf8))
@@ -201,7 +154,7 @@ struct ChainTrain: ParsableCommand {
         options.steps = steps
         options.globalClips = clips
         options.learningRate = learningRate ?? 3e-3
-        options.seed = seed
+        options.seed = seed ?? 1
         options.warmupSteps = min(20, steps / 10)
         options.toy.frames = frames
         let trainer = ToyTrainer(options)

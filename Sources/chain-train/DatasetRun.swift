@@ -21,23 +21,33 @@ enum Loading: String, CaseIterable {
 /// validation split, held-out training videos against the rest (queries are then not read).
 struct DatasetRun {
     var dataset: DatasetConfig
-    var config: CHAINConfig
-    var options: Trainer.Options
-    var validation: Int
-    var topK: [Int]
-    var json: String?
-    var pcaBaseline = false
-    var loading = Loading.auto
-    /// Checkpoints: folder, cadence, how many to keep, where to start, an optional step limit.
+    /// The resolved run config (model, objectives, optimisation, checkpoints, evaluation).
+    var run: RunConfig
+    /// runs/<name>: config.yaml and checkpoints/ go there.
     var runDirectory: String
-    var checkpointEvery = 0
-    var keepCheckpoints = 3
+    var json: String?
     var resume = CheckpointManager.Resume.none
     var stopAfterStep: Int?
-    /// Evaluate every this many epochs during training (0: only at the end).
-    var evaluateEvery = 0
-    /// The settings that define the run (stored in checkpoints; those in `mustMatch` must agree on resume).
-    var settings: [String: String] = [:]
+
+    var config: CHAINConfig {
+        var c = run.chainConfig(frames: dataset.frames, featureSize: dataset.featureSize)
+        c.encoder.maxPositions = max(c.encoder.maxPositions, dataset.frames)
+        return c
+    }
+    var options: Trainer.Options { run.trainerOptions }
+    var validation: Int { run.evaluation.validation }
+    var topK: [Int] { run.evaluation.topK }
+    var pcaBaseline: Bool { run.evaluation.pcaBaseline }
+    var loading: Loading { Loading(rawValue: run.training.loading) ?? .auto }
+
+    /// Saves the resolved config as RUN_DIR/config.yaml (rank 0; atomically).
+    func saveConfig(_ comm: Communicator) throws {
+        guard comm.isRoot else { return }
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        let path = (runDirectory as NSString).appendingPathComponent("config.yaml")
+        try Data(("# Resolved by chain-train; rerun with: chain-train --config \(path)\n" + (try run.yaml())).utf8)
+            .write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
 
     /// Trains and evaluates; returns false when a stop signal (or --stop-after) ended
     /// training early with a checkpoint.
@@ -55,8 +65,7 @@ struct DatasetRun {
         }
         let sampler = try DistributedSampler(count: trainFile.count, batchSize: options.batchSize, worldSize: comm.size,
                                              seed: options.seed)
-        var config = config
-        config.encoder.maxPositions = max(config.encoder.maxPositions, trainFile.frames)
+        let config = self.config
         let perRank = ShardedSource.memoryPerRank(count: trainFile.count, frames: trainFile.frames, featureSize: trainFile.featureSize,
                                                   copies: copies?.copies ?? 0, worldSize: comm.size, batch: options.batchSize)
         let budget = Int(ProcessInfo.processInfo.physicalMemory) / 2 / comm.size
@@ -81,11 +90,11 @@ struct DatasetRun {
         }
         let stop = StopRequest()
         let checkpoints = CheckpointManager(directory: (runDirectory as NSString).appendingPathComponent("checkpoints"),
-                                            every: checkpointEvery, keep: keepCheckpoints, settings: settings,
-                                            mustMatch: ["dataset", "mode", "bits", "batch", "seed", "epochs", "model"],
-                                            comm: comm, stop: stop) { print($0); fflush(nil) }
+                                            every: run.checkpoints.every, keep: run.checkpoints.keep, settings: run.flattened,
+                                            mustMatch: run.resumeInvariantKeys, comm: comm, stop: stop) { print($0); fflush(nil) }
         checkpoints.stopAfterStep = stopAfterStep
         let position = try checkpoints.start(trainer, resume: resume)
+        try saveConfig(comm)
         let start = Date()
         let queryFile = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
         let databaseFile = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
@@ -102,7 +111,7 @@ struct DatasetRun {
                                         report: { r in if comm.isRoot { printEpoch(r, config) } },
                                         afterStep: { event in
             let decision = try checkpoints.afterStep(trainer, event)
-            if decision == .proceed, event.endsEpoch, evaluateEvery > 0, (event.epoch + 1) % evaluateEvery == 0,
+            if decision == .proceed, event.endsEpoch, run.evaluation.every > 0, (event.epoch + 1) % run.evaluation.every == 0,
                event.epoch + 1 < options.epochs, let r = try evaluate() {
                 print("  evaluation after epoch \(event.epoch + 1): " + topK.map { String(format: "mAP@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
                       + String(format: " mAP@all %.4f", r.mapAll))

@@ -1,6 +1,7 @@
 import ChainData
 import ChainDistributed
 import Foundation
+import Yams
 
 /// What `chain-train` with no arguments trains on: a small synthetic dataset, generated
 /// once into runs/default/data by rank 0 and reused afterwards (if it still validates).
@@ -27,6 +28,13 @@ enum DefaultRun {
         comm.broadcast(&status)
         if !status.isEmpty { throw DataError(String(decoding: status, as: UTF8.self)) }
         return try DatasetConfig.load(path: path, environment: [:])
+    }
+
+    /// Whether a YAML file describes a dataset (train/database/query files) rather than a run.
+    static func isDatasetConfig(_ path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+              let mapping = (try? Yams.load(yaml: text)) as? [String: Any] else { return false }
+        return mapping["train"] != nil || mapping["query"] != nil || mapping["database"] != nil
     }
 
     /// runs/<dataset>; the built-in run gets a fresh timestamped folder each time, so running

@@ -76,8 +76,8 @@ final class ResumeTests: XCTestCase {
 
     /// A small, fast model; `epochs` epochs of 6 steps.
     func arguments(_ runDir: String, epochs: Int = 3, _ extra: [String] = []) -> [String] {
-        ["--config", folder + "/data/s.yaml", "--epochs", "\(epochs)", "--batch", "16", "--layers", "1", "--model-size", "32",
-         "--heads", "2", "--ffn", "64", "--view-frames", "4", "--bits", "16", "--run-dir", folder + "/" + runDir] + extra
+        ["--config", folder + "/data/s.yaml", "--epochs", "\(epochs)", "--batch", "16", "model.layers=1", "model.width=32",
+         "model.heads=2", "model.ffn=64", "views.frames=4", "--bits", "16", "--run-dir", folder + "/" + runDir] + extra
     }
 
     func checksum(_ output: String) -> String? {
@@ -93,7 +93,7 @@ final class ResumeTests: XCTestCase {
         let train = Self.tool("chain-train")
         let (s0, whole) = try run(train, arguments("whole"))
         XCTAssertEqual(s0, 0, whole)
-        let (s1, first) = try run(train, arguments("split", ["--stop-after", "8", "--checkpoint-every", "4"]))
+        let (s1, first) = try run(train, arguments("split", ["--stop-after", "8", "checkpoints.every=4"]))
         XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, first)
         XCTAssertTrue(first.contains("checkpoint written at step 8 (epoch 1, step 2)"), first)
         XCTAssertNil(checksum(first), "a stopped run does not evaluate")
@@ -111,23 +111,23 @@ final class ResumeTests: XCTestCase {
         // A checkpoint from other settings is refused.
         let (s4, other) = try run(train, arguments("split", ["--resume", "auto", "--bits", "32"]))
         XCTAssertEqual(s4, 2, other)
-        XCTAssertTrue(other.contains("the checkpoint was made with bits = 16; this run has 32"), other)
+        XCTAssertTrue(other.contains("the checkpoint was made with model.bits = 16; this run has 32"), other)
     }
 
     func testResumeOnTwoRanksAndFromTwoRanksOnOne() throws {
         guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun not installed") }
         let train = Self.tool("chain-train")
         let mpi = ["-np", "2", "--oversubscribe", "--bind-to", "none", train]
-        let (s0, whole) = try run(mpirun, mpi + arguments("whole2", ["--dropout", "0"]))
+        let (s0, whole) = try run(mpirun, mpi + arguments("whole2", ["model.dropout=0"]))
         XCTAssertEqual(s0, 0, whole)
-        let (s1, first) = try run(mpirun, mpi + arguments("split2", ["--dropout", "0", "--stop-after", "7"]))
+        let (s1, first) = try run(mpirun, mpi + arguments("split2", ["model.dropout=0", "--stop-after", "7"]))
         XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, first)
         try FileManager.default.copyItem(atPath: folder + "/split2", toPath: folder + "/split1")
-        let (s2, rest) = try run(mpirun, mpi + arguments("split2", ["--dropout", "0", "--resume", "auto"]))
+        let (s2, rest) = try run(mpirun, mpi + arguments("split2", ["model.dropout=0", "--resume", "auto"]))
         XCTAssertEqual(s2, 0, rest)
         XCTAssertEqual(checksum(rest), checksum(whole), "2 ranks, interrupted and resumed on 2 ranks: bit-identical")
         // The same checkpoint resumed by one process: same global batches and data order.
-        let (s3, single) = try run(train, arguments("split1", ["--dropout", "0", "--resume", "auto"]))
+        let (s3, single) = try run(train, arguments("split1", ["model.dropout=0", "--resume", "auto"]))
         XCTAssertEqual(s3, 0, single)
         XCTAssertTrue(single.contains("now 1 rank(s): same global batches and data order"), single)
         let a = try finalParameters("whole2"), b = try finalParameters("split1")
@@ -160,7 +160,7 @@ final class ResumeTests: XCTestCase {
 
     func testDamagedNewestCheckpointIsSkipped() throws {
         let train = Self.tool("chain-train")
-        let (s1, first) = try run(train, arguments("damaged", ["--stop-after", "9", "--checkpoint-every", "3"]))
+        let (s1, first) = try run(train, arguments("damaged", ["--stop-after", "9", "checkpoints.every=3"]))
         XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, first)
         let files = Checkpoint.list(in: folder + "/damaged/checkpoints")
         XCTAssertEqual(files.map { ($0 as NSString).lastPathComponent },

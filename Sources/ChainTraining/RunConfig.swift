@@ -1,0 +1,313 @@
+import ChainData
+import ChainModel
+import Foundation
+import Yams
+
+/// Everything a training run is configured by, as YAML (configs/*.yaml, docs/distributed.md):
+/// which dataset, the model, the views, the objectives, optimisation, checkpoints and
+/// evaluation. A file gives any subset of the keys; the rest keep the defaults below (the
+/// built-in demo). Command-line overrides `section.key=value` apply on top. Unknown keys and
+/// wrong types are errors that name the key and list the valid ones.
+public struct RunConfig: Codable, Equatable, Sendable {
+    public struct Model: Codable, Equatable, Sendable {
+        /// chain or conmh.
+        public var mode = "chain"
+        public var bits = 64
+        public var width = 256
+        public var layers = 4
+        public var heads = 8
+        /// Width of one attention head (0: width / heads).
+        public var headSize = 0
+        public var ffn = 1024
+        public var dropout: Double = 0.1
+        enum CodingKeys: String, CodingKey { case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout }
+    }
+
+    public struct Views: Codable, Equatable, Sendable {
+        /// L, frames per view (chain mode; ConMH views hold every frame).
+        public var frames = 12
+        /// s_min, the smallest span of the video a view covers.
+        public var minSpan: Double = 0.5
+        /// Feature-space spatial augmentation when the data has no augmented copies.
+        public var featureAugmentation = true
+        enum CodingKeys: String, CodingKey { case frames, minSpan = "min_span", featureAugmentation = "feature_augmentation" }
+    }
+
+    public struct Objectives: Codable, Equatable, Sendable {
+        public var contrastiveWeight: Double = 1
+        public var orderWeight: Double = 1
+        public var sceneWeight: Double = 0
+        public var temperature: Double = 0.5
+        /// τ⁺ of the debiased contrastive loss (0: plain NT-Xent).
+        public var debias: Double = 0.1
+        public var sceneTemperature: Double = 0.1
+        /// Scene loss on the frames of 1 or 2 views.
+        public var sceneViews = 2
+        /// ConMH mode: γ and the fraction of masked frames.
+        public var reconstructionWeight: Double = 1
+        public var maskRatio: Double = 0.5
+        enum CodingKeys: String, CodingKey {
+            case contrastiveWeight = "contrastive_weight", orderWeight = "order_weight", sceneWeight = "scene_weight"
+            case temperature, debias, sceneTemperature = "scene_temperature", sceneViews = "scene_views"
+            case reconstructionWeight = "reconstruction_weight", maskRatio = "mask_ratio"
+        }
+    }
+
+    public struct Training: Codable, Equatable, Sendable {
+        public var epochs = 6
+        /// Global batch in videos (divisible by the world size).
+        public var batch = 64
+        public var lr: Double = 1e-3
+        /// Linear scaling rule: lr × batch / 64.
+        public var scaleLr = false
+        public var warmupEpochs = 2
+        public var weightDecay: Double = 0.01
+        /// Gradient-norm clip (0: none).
+        public var gradientClip: Double = 1
+        /// Floats per gradient all-reduce (0: the whole buffer at once).
+        public var gradientBucket = 0
+        public var seed: UInt64 = 1
+        /// auto, memory or stream (docs/data.md).
+        public var loading = "auto"
+        enum CodingKeys: String, CodingKey {
+            case epochs, batch, lr, scaleLr = "scale_lr", warmupEpochs = "warmup_epochs", weightDecay = "weight_decay"
+            case gradientClip = "gradient_clip", gradientBucket = "gradient_bucket", seed, loading
+        }
+    }
+
+    public struct Checkpoints: Codable, Equatable, Sendable {
+        /// Every N optimizer steps (0: at epoch ends only; always on SIGTERM/SIGUSR1).
+        public var every = 0
+        public var keep = 3
+    }
+
+    public struct Evaluation: Codable, Equatable, Sendable {
+        /// Every N epochs during training (0: only at the end).
+        public var every = 0
+        public var topK = [5, 20, 40, 60, 80, 100]
+        /// Hold out this many training videos as validation queries (the queries are then not read).
+        public var validation = 0
+        public var pcaBaseline = false
+        enum CodingKeys: String, CodingKey { case every, topK = "top_k", validation, pcaBaseline = "pca_baseline" }
+    }
+
+    /// Run name: the run folder is runs/<name> (empty: the dataset's name).
+    public var name = ""
+    /// A dataset config (YAML, relative to this file), or `synthetic` for the built-in generated set.
+    public var dataset = "synthetic"
+    public var model = Model()
+    public var views = Views()
+    public var objectives = Objectives()
+    public var training = Training()
+    public var checkpoints = Checkpoints()
+    public var evaluation = Evaluation()
+
+    public init() {}
+
+    /// The key tree of the defaults: what a file or an override may name.
+    static func schema() -> [String: Any] {
+        // The defaults always encode; every field is non-optional so every key appears.
+        let text = (try? YAMLEncoder().encode(RunConfig())) ?? ""
+        return ((try? Yams.load(yaml: text)) as? [String: Any]) ?? [:]
+    }
+
+    /// Resolves a run: defaults, then the file at `path` (if any), then `overrides`
+    /// ("section.key=value", values in YAML syntax). `source` names the file in errors.
+    public static func resolve(path: String?, overrides: [String]) throws -> RunConfig {
+        let schema = schema()
+        var tree = schema
+        var source = "defaults"
+        if let path {
+            source = path
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw DataError("\(path): no such file (or not UTF-8 text)")
+            }
+            let document: Any?
+            do { document = try Yams.load(yaml: text) } catch {
+                throw DataError("\(path): not valid YAML (\("\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")))")
+            }
+            guard let mapping = document as? [String: Any] else { throw DataError("\(path): expected a mapping of run settings") }
+            try merge(mapping, into: &tree, schema: schema, prefix: "", source: path)
+            // A relative dataset path is relative to the run config's folder.
+            if let dataset = mapping["dataset"] as? String, dataset != "synthetic", !dataset.hasPrefix("/") {
+                tree["dataset"] = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(dataset).standardizedFileURL.path
+            }
+        }
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "=") else {
+                throw DataError("override '\(override)' is not key=value (for example model.bits=32)")
+            }
+            let key = String(override[..<equals]), text = String(override[override.index(after: equals)...])
+            let value: Any = (try? Yams.load(yaml: text)).flatMap { $0 } ?? text
+            try set(key.split(separator: ".").map(String.init), value, in: &tree, schema: schema, fullKey: key)
+        }
+        do {
+            let config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.dump(object: tree))
+            try config.check()
+            return config
+        } catch let error as DataError {
+            throw DataError("\(source): \(error.message)")
+        } catch let error as DecodingError {
+            throw DataError("\(source): \(DatasetConfig.describe(error))")
+        }
+    }
+
+    static func merge(_ user: [String: Any], into tree: inout [String: Any], schema: [String: Any], prefix: String, source: String) throws {
+        for (key, value) in user.sorted(by: { $0.key < $1.key }) {
+            let full = prefix.isEmpty ? key : "\(prefix).\(key)"
+            guard let expected = schema[key] else {
+                throw DataError("\(source): unknown key '\(full)' (valid: \(schema.keys.sorted().joined(separator: ", ")))")
+            }
+            if let section = expected as? [String: Any] {
+                guard let values = value as? [String: Any] else { throw DataError("\(source): '\(full)' must be a mapping (keys: \(section.keys.sorted().joined(separator: ", ")))") }
+                var sub = tree[key] as? [String: Any] ?? section
+                try merge(values, into: &sub, schema: section, prefix: full, source: source)
+                tree[key] = sub
+            } else {
+                try checkType(value, like: expected, key: full, source: source)
+                tree[key] = value
+            }
+        }
+    }
+
+    /// A leaf must have the type of its default: integer, number, true/false, text or a list of integers.
+    static func checkType(_ value: Any, like expected: Any, key: String, source: String?) throws {
+        func kind(_ v: Any) -> String {
+            switch v {
+            case is Bool: "true/false"
+            case is Int: "an integer"
+            case is Double: "a number"
+            case is String: "text"
+            case is [Any]: "a list"
+            default: "\(type(of: v))"
+            }
+        }
+        let ok: Bool
+        switch expected {
+        case is Bool: ok = value is Bool
+        case is Int: ok = value is Int && !(value is Bool)
+        case is Double: ok = (value is Double || value is Int) && !(value is Bool)
+        case is String: ok = value is String
+        case is [Any]: ok = (value as? [Any])?.allSatisfy { $0 is Int && !($0 is Bool) } ?? false
+        default: ok = true
+        }
+        guard ok else {
+            let want = expected is [Any] ? "a list of integers" : kind(expected)
+            throw DataError("\(source.map { "\($0): " } ?? "")'\(key)' must be \(want) (got \(kind(value)) '\(value)')")
+        }
+    }
+
+    static func set(_ path: [String], _ value: Any, in tree: inout [String: Any], schema: [String: Any], fullKey: String) throws {
+        guard let head = path.first, let expected = schema[head] else {
+            throw DataError("unknown key '\(fullKey)' (valid here: \(schema.keys.sorted().joined(separator: ", ")))")
+        }
+        if path.count == 1 {
+            if let section = expected as? [String: Any] {
+                throw DataError("'\(fullKey)' is a section; set one of its keys: \(section.keys.sorted().map { "\(fullKey).\($0)" }.joined(separator: ", "))")
+            }
+            try checkType(value, like: expected, key: fullKey, source: nil)
+            tree[head] = value
+            return
+        }
+        guard let section = expected as? [String: Any] else { throw DataError("unknown key '\(fullKey)': '\(head)' has no sub-keys") }
+        var sub = tree[head] as? [String: Any] ?? section
+        try set(Array(path.dropFirst()), value, in: &sub, schema: section, fullKey: fullKey)
+        tree[head] = sub
+    }
+
+    /// Range checks that name the key.
+    func check() throws {
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw DataError(message) } }
+        try require(["chain", "conmh"].contains(model.mode), "model.mode must be chain or conmh (got \(model.mode))")
+        try require(model.bits > 0 && model.bits <= 4096, "model.bits must be in 1...4096 (got \(model.bits))")
+        try require(model.width > 0 && model.layers > 0 && model.heads > 0 && model.ffn > 0,
+                    "model.width, model.layers, model.heads and model.ffn must be positive")
+        try require(model.headSize > 0 || model.width % model.heads == 0,
+                    "model.width \(model.width) is not divisible by model.heads \(model.heads); set model.head_size")
+        try require(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1) (got \(model.dropout))")
+        try require(views.frames >= 1, "views.frames must be positive (got \(views.frames))")
+        try require(views.minSpan > 0 && views.minSpan <= 1, "views.min_span must be in (0, 1] (got \(views.minSpan))")
+        try require(objectives.temperature > 0, "objectives.temperature must be positive (got \(objectives.temperature))")
+        try require(objectives.debias >= 0 && objectives.debias < 1, "objectives.debias must be in [0, 1) (got \(objectives.debias))")
+        try require(objectives.sceneViews == 1 || objectives.sceneViews == 2, "objectives.scene_views must be 1 or 2 (got \(objectives.sceneViews))")
+        try require(objectives.contrastiveWeight >= 0 && objectives.orderWeight >= 0 && objectives.sceneWeight >= 0,
+                    "objective weights must be non-negative")
+        try require(objectives.maskRatio >= 0 && objectives.maskRatio < 1, "objectives.mask_ratio must be in [0, 1) (got \(objectives.maskRatio))")
+        try require(training.epochs >= 1, "training.epochs must be positive (got \(training.epochs))")
+        try require(training.batch >= 1, "training.batch must be positive (got \(training.batch))")
+        try require(training.lr > 0, "training.lr must be positive (got \(training.lr))")
+        try require(training.weightDecay >= 0, "training.weight_decay must be non-negative (got \(training.weightDecay))")
+        try require(training.gradientClip >= 0 && training.gradientBucket >= 0, "training.gradient_clip and training.gradient_bucket must be non-negative")
+        try require(["auto", "memory", "stream"].contains(training.loading), "training.loading must be auto, memory or stream (got \(training.loading))")
+        try require(checkpoints.every >= 0 && checkpoints.keep >= 1, "checkpoints.every must be ≥ 0 and checkpoints.keep ≥ 1")
+        try require(evaluation.every >= 0 && evaluation.validation >= 0, "evaluation.every and evaluation.validation must be non-negative")
+        try require(!evaluation.topK.isEmpty && evaluation.topK.allSatisfy { $0 > 0 }, "evaluation.top_k must be a non-empty list of positive numbers")
+    }
+
+    /// The model and objectives for data of `frames` × `featureSize`.
+    public func chainConfig(frames: Int, featureSize: Int) -> CHAINConfig {
+        let headSize = model.headSize > 0 ? model.headSize : model.width / model.heads
+        var c: CHAINConfig
+        if model.mode == "conmh" {
+            c = CHAINConfig.conmh(featureSize: featureSize, frames: frames, bits: model.bits, modelSize: model.width,
+                                  layers: model.layers, heads: model.heads, headSize: headSize, ffnSize: model.ffn)
+            c.conmh.reconstructionWeight = Float(objectives.reconstructionWeight)
+            c.conmh.maskRatio = Float(objectives.maskRatio)
+        } else {
+            c = CHAINConfig(featureSize: featureSize, maxFrames: frames, bits: model.bits, modelSize: model.width,
+                            layers: model.layers, heads: model.heads, ffnSize: model.ffn, viewFrames: views.frames)
+            c.encoder.headSize = headSize
+            c.orderWeight = Float(objectives.orderWeight)
+            c.sceneWeight = Float(objectives.sceneWeight)
+            c.scene.temperature = Float(objectives.sceneTemperature)
+            c.sceneOnBothViews = objectives.sceneViews == 2
+            c.views.minimumSpan = Float(views.minSpan)
+        }
+        c.contrastiveWeight = Float(objectives.contrastiveWeight)
+        c.contrastive.temperature = Float(objectives.temperature)
+        c.contrastive.debiasPrior = objectives.debias > 0 ? Float(objectives.debias) : nil
+        c.encoder.dropout = Float(model.dropout)
+        if !views.featureAugmentation { c.augmentation = .identity }
+        return c
+    }
+
+    /// Optimisation settings for the trainer.
+    public var trainerOptions: Trainer.Options {
+        var o = Trainer.Options()
+        o.epochs = training.epochs
+        o.batchSize = training.batch
+        o.learningRate = Float(training.scaleLr ? training.lr * Double(training.batch) / 64 : training.lr)
+        o.warmupEpochs = training.warmupEpochs
+        o.weightDecay = Float(training.weightDecay)
+        o.gradientClip = training.gradientClip > 0 ? Float(training.gradientClip) : nil
+        o.gradientBucket = training.gradientBucket > 0 ? training.gradientBucket : nil
+        o.seed = training.seed
+        return o
+    }
+
+    /// The resolved config as YAML (printed at start, saved as runs/<name>/config.yaml).
+    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+
+    /// Flat "section.key" → value text, for checkpoint compatibility checks.
+    public var flattened: [String: String] {
+        var out: [String: String] = [:]
+        func walk(_ node: Any, _ prefix: String) {
+            if let map = node as? [String: Any] {
+                for (k, v) in map { walk(v, prefix.isEmpty ? k : "\(prefix).\(k)") }
+            } else {
+                out[prefix] = "\(node)"
+            }
+        }
+        if let text = try? yaml(), let tree = try? Yams.load(yaml: text) { walk(tree as Any, "") }
+        return out
+    }
+
+    /// Settings a checkpoint must share with the run that resumes it: everything except
+    /// names, loading, bucketing, checkpoint and evaluation cadence.
+    public var resumeInvariantKeys: Set<String> {
+        Set(flattened.keys.filter { key in
+            !(key == "name" || key.hasPrefix("checkpoints.") || key.hasPrefix("evaluation.") || key == "training.loading"
+              || key == "training.gradient_bucket")
+        })
+    }
+}
