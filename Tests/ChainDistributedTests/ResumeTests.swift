@@ -227,6 +227,50 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/runs/default/data/synth.yaml"))
     }
 
+    /// The sbatch script's trap: SIGUSR1 to the batch shell reaches every rank through
+    /// mpirun, the ranks checkpoint and exit 75, the script requeues; the requeued job resumes.
+    func testSbatchScriptForwardsTheSignalAndRequeues() throws {
+        guard Self.mpirun != nil else { throw XCTSkip("mpirun not installed") }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+        let script = repository.appendingPathComponent("launch/slurm/chain-train.sbatch").path
+        for file in ["launch/slurm/chain-train.sbatch", "launch/slurm/chain-train-srun.sbatch", "launch/mpirun-local"] {
+            let syntax = try run("/bin/bash", ["-n", repository.appendingPathComponent(file).path])
+            XCTAssertEqual(syntax.0, 0, "\(file): \(syntax.1)")
+        }
+        let environment = Self.environment([
+            "CHAIN_TRAIN": Self.tool("chain-train"), "CHAIN_REQUEUE": "echo REQUEUE",
+            "MPIRUN_FLAGS": "-np 2 --oversubscribe --bind-to none", "SLURM_JOB_ID": "4242",
+        ])
+        let trainArguments = Array(arguments("sbatch", epochs: 60).dropFirst(2))   // the script passes --config itself
+        let job = try Job("/bin/bash", [script, folder + "/data/s.yaml"] + trainArguments, environment: environment)
+        XCTAssertTrue(job.waitFor("epoch   2/", 60), job.output)
+        kill(job.process.processIdentifier, SIGUSR1)
+        XCTAssertEqual(job.wait(60), 0, job.output)
+        XCTAssertTrue(job.output.contains("SIGUSR1 received: asking the ranks to checkpoint"), job.output)
+        XCTAssertTrue(job.output.contains("SIGUSR1 received: checkpoint written at step"), job.output)
+        XCTAssertTrue(job.output.contains("REQUEUE 4242"), job.output)
+        // The requeued job starts the same script again and finishes the run from the checkpoint.
+        let (status, rest) = try run("/bin/bash", [script, folder + "/data/s.yaml"] + trainArguments, environment: environment)
+        XCTAssertEqual(status, 0, rest)
+        XCTAssertTrue(rest.contains("resumed from step"), rest)
+        XCTAssertTrue(rest.contains("chain-train exited with status 0"), rest)
+        XCTAssertFalse(rest.contains("REQUEUE"), rest)
+    }
+
+    /// launch/mpirun-local picks the flags for this machine (root, oversubscription, one BLAS thread).
+    func testMpirunLocalScript() throws {
+        guard Self.mpirun != nil else { throw XCTSkip("mpirun not installed") }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+        let script = repository.appendingPathComponent("launch/mpirun-local").path
+        var environment = Self.environment(["CHAIN_TRAIN": Self.tool("chain-train")])
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = nil; environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil   // the script sets them
+        let (status, output) = try run(script, ["3"] + arguments("local", epochs: 1, ["--batch", "15"]), environment: environment)
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("3 rank(s)"), output)
+        let (usage, message) = try run(script, ["--config", "x"], environment: environment)
+        XCTAssertEqual(usage, 2); XCTAssertTrue(message.contains("usage: launch/mpirun-local NP"), message)
+    }
+
     func testSlurmTaskCountMismatchFailsFast() throws {
         let (status, output) = try run(Self.tool("chain-train"), arguments("slurm"),
                                        environment: Self.environment(["SLURM_NTASKS": "4", "SLURM_JOB_ID": "1"]))
