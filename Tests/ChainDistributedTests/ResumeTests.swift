@@ -156,6 +156,16 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(mpiJob.wait(60), CheckpointManager.preemptedExitCode, mpiJob.output)
         XCTAssertTrue(mpiJob.output.contains("SIGUSR1 received: checkpoint written at step"), mpiJob.output)
         XCTAssertNotNil(Checkpoint.list(in: folder + "/signal2/checkpoints").first)
+
+        // SIGTERM to mpirun: Open MPI forwards it to the ranks and then ends the job itself
+        // (status 1, not 75). The job ends promptly and the newest checkpoint verifies.
+        let termJob = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("signal3", epochs: 400),
+                              environment: Self.environment())
+        XCTAssertTrue(termJob.waitFor("epoch   2/", 60), termJob.output)
+        kill(termJob.process.processIdentifier, SIGTERM)
+        XCTAssertNotNil(termJob.wait(30), "mpirun must end after SIGTERM")
+        let newestAfterTerm = try XCTUnwrap(Checkpoint.list(in: folder + "/signal3/checkpoints").first)
+        XCTAssertNoThrow(try Checkpoint.read(path: newestAfterTerm))
     }
 
     func testDamagedNewestCheckpointIsSkipped() throws {
