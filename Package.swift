@@ -29,6 +29,7 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         // Engine.
+        .target(name: "CKernels"),
         .target(name: "ChainNumerics", dependencies: ["COpenBLAS"]),
         .target(name: "ChainNN", dependencies: ["ChainNumerics"]),
         .target(name: "ChainModel", dependencies: ["ChainNN"]),
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "ChainData", dependencies: ["ChainStorage", "ChainNumerics", "CZlib",
                                                   .product(name: "Yams", package: "Yams")]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
-        .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainNumerics"]),
+        .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainNumerics", "CKernels"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
         .target(name: "ChainTraining", dependencies: ["ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed",
                                                       "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams")]),
@@ -52,7 +53,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-data"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
-            "ChainNN", "ChainData",
+            "ChainNN", "ChainData", "ChainEvaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).

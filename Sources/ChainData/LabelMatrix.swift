@@ -23,6 +23,21 @@ public struct LabelMatrix: Sendable, Equatable {
     }
 
     /// Each row as a bitset of 64-bit words (class c is bit c % 64 of word c / 64).
+    /// Each row's class when every row has exactly one label (single-label data), else nil.
+    public func singleClasses() -> [Int32]? {
+        var out = [Int32](repeating: 0, count: rows)
+        for i in 0..<rows {
+            var found = -1
+            for c in 0..<classes where values[i * classes + c] != 0 {
+                if found >= 0 { return nil }
+                found = c
+            }
+            if found < 0 { return nil }
+            out[i] = Int32(found)
+        }
+        return out
+    }
+
     public func bitsets() -> (words: Int, bits: [UInt64]) {
         let words = (classes + 63) / 64
         var bits = [UInt64](repeating: 0, count: rows * words)

@@ -1,74 +1,169 @@
+import CKernels
 import ChainData
 import Foundation
 
 /// Hamming-ranking retrieval metrics exactly as the self-supervised video-hashing papers'
-/// public code computes them (ConMH, S5VH, AutoSSVH).
+/// public code computes them (ConMH, S5VH, AutoSSVH), plus the standard ones.
 ///
 /// - Ranking: database items by Hamming distance to the query, **ties broken by database
 ///   index** (the public code sorts with numpy's unstable argsort, whose tie order is not
-///   defined; ours is). Distances take values 0…bits, so each query's ranking is a
-///   counting sort: O(N + bits), and no N×Q matrix is ever formed.
+///   defined; ours is).
 /// - mAP@K: walk the top K; at each relevant item at rank r with x relevant so far, add
 ///   x/r; AP = sum / **K** (not the number of relevant items); mean over queries.
 /// - mAP (all): standard average precision over the whole ranking, dividing by the number
 ///   of relevant items (0 for a query with none).
+/// - precision@K = relevant in the top K / K; recall@K = relevant in the top K / relevant.
+/// - PR curve over Hamming radii ρ = 0…bits: for the items within distance ρ, precision
+///   (relevant / retrieved; queries retrieving nothing are left out of that radius's mean)
+///   and recall (relevant retrieved / relevant; queries with no relevant item left out).
+///
+/// No Q×N matrix is formed and nothing is sorted. Each query makes one sequential pass over
+/// the database computing distances (popcount of XOR) and relevance (AND of label bitsets,
+/// or a class comparison for single-label data), counting items per distance. Ties are
+/// broken by index, so a relevant item's rank is (items at smaller distances) + (items at
+/// its distance with a smaller index) + 1, both known from the counts. Memory: the codes,
+/// the label bitsets and O(bits + relevant items) per thread.
 public enum RetrievalEvaluation {
     public struct Result: Sendable, Equatable {
         /// mAP@K for each requested K.
         public var mapAtK: [Int: Double]
         public var mapAll: Double
+        public var precisionAtK: [Int: Double]
+        public var recallAtK: [Int: Double]
+        /// Index ρ: the items within Hamming distance ρ (ρ = 0…bits).
+        public var prCurve: [(radius: Int, precision: Double, recall: Double)]
         public var queries: Int
+
+        public static func == (a: Result, b: Result) -> Bool {
+            a.mapAtK == b.mapAtK && a.mapAll == b.mapAll && a.precisionAtK == b.precisionAtK && a.recallAtK == b.recallAtK
+                && a.queries == b.queries && a.prCurve.elementsEqual(b.prCurve) { $0 == $1 }
+        }
     }
 
+    /// Evaluates `queries` against `database`. With `excludeSelf`, query i does not retrieve
+    /// database item i (for query set = database protocols that drop the trivial match; the
+    /// public FCVID protocol keeps it, the default).
     public static func evaluate(queries: PackedCodes, database: PackedCodes, queryLabels: LabelMatrix,
-                                databaseLabels: LabelMatrix, topK: [Int]) -> Result {
+                                databaseLabels: LabelMatrix, topK: [Int], excludeSelf: Bool = false) -> Result {
         precondition(queries.bits == database.bits, "query and database codes differ in length")
         precondition(queryLabels.rows == queries.count && databaseLabels.rows == database.count, "labels do not match codes")
         precondition(queryLabels.classes == databaseLabels.classes, "query and database labels differ in classes")
+        precondition(!excludeSelf || queries.count == database.count, "excludeSelf needs queries = database")
         let n = database.count, bits = database.bits
-        let (words, q) = queries.wordLayout(), (_, db) = database.wordLayout()
-        let (labelWords, qLabels) = queryLabels.bitsets(), (_, dbLabels) = databaseLabels.bitsets()
+        let (words, qArray) = queries.wordLayout(), (_, dbArray) = database.wordLayout()
+        let (labelWords, qLabelArray) = queryLabels.bitsets(), (_, dbLabelArray) = databaseLabels.bitsets()
+        // Raw pointers for the inner loops (the arrays outlive the concurrent loop below).
+        let q = UnsafeBuffer(qArray), db = UnsafeBuffer(dbArray), qLabels = UnsafeBuffer(qLabelArray), dbLabels = UnsafeBuffer(dbLabelArray)
+        defer { q.free(); db.free(); qLabels.free(); dbLabels.free() }
         let ks = topK.sorted()
-        // One row per query: ks.count AP@K values, then AP(all). Each iteration writes only its
-        // own row, so the concurrent writes are disjoint.
-        let width = ks.count + 1
+        let maxK = min(ks.last ?? 0, n)
+        // Per query: mAP@K, precision@K, recall@K for each K, AP(all), then per radius the
+        // cumulative retrieved and relevant-retrieved counts and the relevant total.
+        let perK = 3 * ks.count
+        let width = perK + 1 + 2 * (bits + 1) + 1
         let results = SharedBuffer(count: queries.count * width)
         defer { results.free() }
-        DispatchQueue.concurrentPerform(iterations: queries.count) { qi in
-            var distance = [Int32](repeating: 0, count: n)
-            var bucketStart = [Int](repeating: 0, count: bits + 2)
-            for j in 0..<n {
-                var d = 0
-                for w in 0..<words { d += (q[qi * words + w] ^ db[j * words + w]).nonzeroBitCount }
-                distance[j] = Int32(d)
-                bucketStart[d + 1] += 1
+        let chunks = min(queries.count, max(1, ProcessInfo.processInfo.activeProcessorCount * 8))
+        // Single-label data (every row exactly one class, as in FCVID/UCF101/HMDB51): relevance
+        // is one integer comparison instead of an AND over the label words.
+        let singleQuery = queryLabels.singleClasses(), singleDatabase = databaseLabels.singleClasses()
+        let single = singleQuery != nil && singleDatabase != nil
+        let qClass = UnsafeClasses(singleQuery ?? []), dbClass = UnsafeClasses(singleDatabase ?? [])
+        defer { qClass.free(); dbClass.free() }
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            // Per-thread buffers, reused for every query of the chunk.
+            var count = [Int](repeating: 0, count: bits + 2), relevantCount = count
+            var start = count, relevantStart = count
+            // Relevant items: distance, and the items / relevant items at that distance with a smaller index.
+            var hitDistance = [Int32](repeating: 0, count: max(n, 1))
+            var hitSeen = [Int64](repeating: 0, count: max(n, 1)), hitSeenRelevant = hitSeen
+            var counts = [Int64](repeating: 0, count: bits + 1), relevantCounts = counts
+            var rankContribution = [Double](repeating: 0, count: maxK + 1)   // x/r at rank r
+            var rankRelevant = [Int](repeating: 0, count: maxK + 1)          // 1 if rank r is relevant
+            let first = chunk * queries.count / chunks, last = (chunk + 1) * queries.count / chunks
+            for qi in first..<last {
+                for b in 0...bits { counts[b] = 0; relevantCounts[b] = 0 }
+                for r in 0...maxK { rankContribution[r] = 0; rankRelevant[r] = 0 }
+                // One pass in index order (C kernel, POPCNT when available). Ties are broken by
+                // index, so when item j is reached, count[d] is the number of items before it at d.
+                let relevantFound = Int(chain_hamming_scan(q.pointer + qi * words, db.pointer, Int64(words), Int64(n),
+                                                  qLabels.pointer + qi * labelWords, dbLabels.pointer, Int64(labelWords),
+                                                  single ? UnsafePointer(dbClass.pointer) : nil, single ? qClass.pointer[qi] : -1,
+                                                  excludeSelf ? Int64(qi) : -1, &counts, &relevantCounts,
+                                                  &hitDistance, &hitSeen, &hitSeenRelevant))
+                for b in 0...bits { count[b] = Int(counts[b]); relevantCount[b] = Int(relevantCounts[b]) }
+                var total = 0, totalRelevant = 0
+                for b in 0...bits {
+                    start[b] = total; relevantStart[b] = totalRelevant
+                    total += count[b]; totalRelevant += relevantCount[b]
+                }
+                var precisionSum = 0.0
+                for h in 0..<relevantFound {
+                    let d = Int(hitDistance[h])
+                    let rank = start[d] + Int(hitSeen[h]) + 1, x = relevantStart[d] + Int(hitSeenRelevant[h]) + 1
+                    let p = Double(x) / Double(rank)
+                    precisionSum += p
+                    if rank <= maxK { rankContribution[rank] = p; rankRelevant[rank] = 1 }
+                }
+                // The top-K metrics from the per-rank values.
+                let row = results.pointer + qi * width
+                var sum = 0.0, hits = 0, r = 0
+                for (index, k) in ks.enumerated() {
+                    while r < min(k, maxK) { r += 1; sum += rankContribution[r]; hits += rankRelevant[r] }
+                    row[index] = sum / Double(k)
+                    row[ks.count + index] = Double(hits) / Double(k)
+                    row[2 * ks.count + index] = totalRelevant > 0 ? Double(hits) / Double(totalRelevant) : 0
+                }
+                row[perK] = totalRelevant > 0 ? precisionSum / Double(totalRelevant) : 0
+                var retrieved = 0, relevantRetrieved = 0
+                for b in 0...bits {
+                    retrieved += count[b]; relevantRetrieved += relevantCount[b]
+                    row[perK + 1 + 2 * b] = Double(retrieved)
+                    row[perK + 2 + 2 * b] = Double(relevantRetrieved)
+                }
+                row[width - 1] = Double(totalRelevant)
             }
-            for b in 1..<(bits + 2) { bucketStart[b] += bucketStart[b - 1] }
-            var order = [Int32](repeating: 0, count: n)
-            var fill = bucketStart
-            for j in 0..<n { let d = Int(distance[j]); order[fill[d]] = Int32(j); fill[d] += 1 }   // stable: index order within a distance
-            func relevant(_ j: Int) -> Bool {
-                for w in 0..<labelWords where qLabels[qi * labelWords + w] & dbLabels[j * labelWords + w] != 0 { return true }
-                return false
-            }
-            var hits = 0, precisionSum = 0.0, apAtK: [Double] = []
-            var k = 0
-            for r in 0..<n {
-                if relevant(Int(order[r])) { hits += 1; precisionSum += Double(hits) / Double(r + 1) }
-                while k < ks.count && ks[k] == r + 1 { apAtK.append(precisionSum / Double(ks[k])); k += 1 }
-            }
-            while k < ks.count { apAtK.append(precisionSum / Double(ks[k])); k += 1 }   // K beyond the database
-            for (index, ap) in apAtK.enumerated() { results.pointer[qi * width + index] = ap }
-            results.pointer[qi * width + ks.count] = hits > 0 ? precisionSum / Double(hits) : 0
         }
         let denominator = Double(max(queries.count, 1))
-        var map: [Int: Double] = [:]
+        func mean(_ column: Int) -> Double { (0..<queries.count).reduce(0) { $0 + results.pointer[$1 * width + column] } / denominator }
+        var map: [Int: Double] = [:], precision: [Int: Double] = [:], recall: [Int: Double] = [:]
         for (index, k) in ks.enumerated() {
-            map[k] = (0..<queries.count).reduce(0) { $0 + results.pointer[$1 * width + index] } / denominator
+            map[k] = mean(index); precision[k] = mean(ks.count + index); recall[k] = mean(2 * ks.count + index)
         }
-        let all = (0..<queries.count).reduce(0) { $0 + results.pointer[$1 * width + ks.count] } / denominator
-        return Result(mapAtK: map, mapAll: all, queries: queries.count)
+        var curve: [(radius: Int, precision: Double, recall: Double)] = []
+        for b in 0...bits {
+            var p = 0.0, pn = 0, rc = 0.0, rn = 0
+            for qi in 0..<queries.count {
+                let row = results.pointer + qi * width
+                let retrieved = row[perK + 1 + 2 * b], hit = row[perK + 2 + 2 * b], all = row[width - 1]
+                if retrieved > 0 { p += hit / retrieved; pn += 1 }
+                if all > 0 { rc += hit / all; rn += 1 }
+            }
+            curve.append((b, pn > 0 ? p / Double(pn) : 0, rn > 0 ? rc / Double(rn) : 0))
+        }
+        return Result(mapAtK: map, mapAll: mean(perK), precisionAtK: precision, recallAtK: recall, prCurve: curve,
+                      queries: queries.count)
     }
+}
+
+/// A read-only copy of an array behind a raw pointer (shared by concurrent iterations).
+final class UnsafeBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<UInt64>
+    init(_ values: [UInt64]) {
+        pointer = .allocate(capacity: max(values.count, 1))
+        values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.initialize(from: base, count: values.count) } }
+    }
+    func free() { pointer.deallocate() }
+}
+
+/// Class indices behind a raw pointer (single-label relevance).
+final class UnsafeClasses: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Int32>
+    init(_ values: [Int32]) {
+        pointer = .allocate(capacity: max(values.count, 1))
+        values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.initialize(from: base, count: values.count) } }
+    }
+    func free() { pointer.deallocate() }
 }
 
 /// A raw buffer shared by concurrent iterations that write disjoint elements.

@@ -45,6 +45,10 @@ public struct CHAINConfig: Sendable, Equatable {
     public var sceneWeight: Float
     public var scene: PrototypeLoss
     public var scenes: SceneSegmentation
+    /// γ in chain mode: reconstruct the frames a view did not sample from its frame codes
+    /// (ConMH's decoder, with the segment-sampled view as the visible set; 0 turns it off).
+    /// ConMH mode uses `conmh.reconstructionWeight`.
+    public var reconstructionWeight: Float = 0
     /// Apply the scene loss to the frames of both views (else of view 1 only).
     public var sceneOnBothViews: Bool
 
@@ -90,4 +94,8 @@ public struct CHAINConfig: Sendable, Equatable {
     public var usesContrastive: Bool { contrastiveWeight > 0 }
     public var usesOrder: Bool { orderWeight > 0 }
     public var usesScene: Bool { sceneWeight > 0 }
+    /// Chain mode with γ > 0 (ConMH mode always reconstructs).
+    public var usesReconstruction: Bool { mode == .chain && reconstructionWeight > 0 }
+    /// Whether the model has the MAE decoder and reconstruction head.
+    public var hasDecoder: Bool { mode == .conmh || usesReconstruction }
 }

@@ -11,7 +11,7 @@ public struct CHAINModel: Sendable {
     public let encoder: TransformerEncoder
     public let hash: HashLayer
     public let orderHead: Linear
-    /// ConMH mode only: the MAE decoder (Linear(bits → width) on frame codes, mask tokens,
+    /// ConMH mode, or chain mode with reconstruction: the MAE decoder (Linear(bits → width) on frame codes, mask tokens,
     /// blocks of that width) and the reconstruction head Linear(width → F).
     public let decoder: TransformerEncoder?
     public let reconstruction: Linear?
@@ -24,7 +24,7 @@ public struct CHAINModel: Sendable {
         hash = HashLayer("hash", inputSize: config.encoder.modelSize, bits: config.bits, layout: &layout)
         orderHead = Linear("order_head", inputSize: config.encoder.modelSize, outputSize: config.encoder.maxPositions,
                            layout: &layout)
-        if config.mode == .conmh {
+        if config.hasDecoder {
             let w = config.conmh.decoderWidth
             decoder = TransformerEncoder("decoder", config: EncoderConfig(
                 inputSize: config.bits, modelSize: w, layers: config.conmh.decoderLayers, heads: config.conmh.decoderHeads,

@@ -26,7 +26,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         /// for which affinity propagation found none.
         public var scenes = 0
         public var videosWithoutScenes = 0
-        /// ConMH mode: this rank's share of the masked-frame reconstruction MSE.
+        /// This rank's share of the reconstruction MSE (ConMH mode, or chain mode with γ > 0).
         public var reconstruction = 0.0
     }
 
@@ -54,6 +54,8 @@ public final class CHAINTrainingStep: @unchecked Sendable {
     let orderPass: ViewPass
     let logits: Tensor, dLogits: Tensor, compactLogits: Tensor
     let conmh: [ConMHPass]
+    /// Chain mode with reconstruction: one per view, allocated for the frame count in use.
+    var reconstruction: [ViewReconstruction] = []
 
     public init(model: CHAINModel, maxBatch: Int) {
         self.model = model
@@ -242,8 +244,13 @@ public final class CHAINTrainingStep: @unchecked Sendable {
             }
         }
 
+        // 4b. Reconstruction of the frames each view did not sample, from its frame codes.
+        if c.usesReconstruction {
+            losses.reconstruction = reconstructionTerm(videos: videos, batch: batch, frames: frames, exchange: exchange)
+        }
+
         // 5. Backward through both view passes.
-        if c.usesContrastive || c.usesScene {
+        if c.usesContrastive || c.usesScene || c.usesReconstruction {
             for pass in views {
                 let hidden = pass.encoder.output.pointer
                 model.hash.backward(hidden, pass.dCodes.pointer, pass.dHidden.pointer, rows: rows, pass.hash, model.store,
@@ -293,7 +300,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         }
 
         losses.total = Double(c.contrastiveWeight) * losses.contrastive + Double(c.orderWeight) * losses.order
-            + Double(c.sceneWeight) * losses.scene
+            + Double(c.sceneWeight) * losses.scene + Double(c.reconstructionWeight) * losses.reconstruction
         return losses
     }
 }

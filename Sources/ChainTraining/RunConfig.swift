@@ -262,6 +262,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             c.scene.temperature = Float(objectives.sceneTemperature)
             c.sceneOnBothViews = objectives.sceneViews == 2
             c.views.minimumSpan = Float(views.minSpan)
+            c.reconstructionWeight = Float(objectives.reconstructionWeight)
         }
         c.contrastiveWeight = Float(objectives.contrastiveWeight)
         c.contrastive.temperature = Float(objectives.temperature)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChainData
+import ChainEvaluation
 import ChainNN
 import ChainNumerics
 import Foundation
@@ -15,7 +16,7 @@ struct ChainBench: ParsableCommand {
             other libraries, run both in the same command on the same machine, and unset
             OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both (they select a slower kernel).
             """,
-        subcommands: [Encoder.self, Sgemm.self, Loader.self],
+        subcommands: [Encoder.self, Sgemm.self, Loader.self, Retrieval.self],
         defaultSubcommand: Encoder.self)
 }
 
@@ -180,5 +181,43 @@ struct Loader: ParsableCommand {
         print("\(file.path): \(file.count) videos × \(file.frames) × \(file.featureSize) \(file.elementType)")
         print(String(format: "%d batches of %d random videos: %.2f s, %.0f videos/s, %.0f MB/s as float32; waited %.2f s for data (%.1f ms/step)",
                      n, videos / n, seconds, Double(videos) / seconds, bytes / seconds / 1e6, waited, 1000 * waited / Double(n)))
+    }
+}
+
+/// Hamming ranking and mAP at FCVID scale: random codes and labels, queries = database.
+struct Retrieval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Time mAP@K over Hamming ranking (FCVID protocol: queries = database).")
+    @Option(help: "Videos (queries = database).") var videos = 45_600
+    @Option(help: "Code length.") var bits = 64
+    @Option(help: "Label classes.") var classes = 239
+    @Option(help: "Fraction of videos with a second label (0: single-label, as FCVID).") var secondLabel = 0.3
+    @Option(help: "Timed runs (median reported).") var runs = 3
+
+    func run() throws {
+        var g = Philox(seed: 5)
+        var codes = [Float](repeating: 0, count: videos * bits)
+        for i in 0..<codes.count { codes[i] = g.nextUniform() < 0.5 ? -1 : 1 }
+        var labels = [UInt8](repeating: 0, count: videos * classes)
+        for v in 0..<videos {
+            labels[v * classes + g.nextInt(below: classes)] = 1
+            if Double(g.nextUniform()) < secondLabel { labels[v * classes + g.nextInt(below: classes)] = 1 }
+        }
+        let packed = codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: videos, bits: bits) }
+        codes = []
+        let matrix = LabelMatrix(rows: videos, classes: classes, values: labels)
+        var times: [Double] = []
+        var result: RetrievalEvaluation.Result?
+        for _ in 0..<runs {
+            let t = Clock.now
+            result = RetrievalEvaluation.evaluate(queries: packed, database: packed, queryLabels: matrix, databaseLabels: matrix,
+                                                  topK: [5, 20, 40, 60, 80, 100])
+            times.append(Clock.seconds(since: t))
+        }
+        times.sort()
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print("\(videos) queries × \(videos) database × \(bits) bits, \(classes) classes (\(Int(100 * secondLabel))% with a second label), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print(String(format: "median %.2f s", times[times.count / 2]) + " (runs: " + times.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+              + String(format: "), peak RSS %.0f MB; mAP@5 %.4f mAP@all %.4f", Double(usage.ru_maxrss) / 1024, result!.mapAtK[5]!, result!.mapAll))
     }
 }

@@ -29,6 +29,32 @@ final class RetrievalEvaluationTests: XCTestCase {
         XCTAssertEqual(r.mapAtK[5]!, 0.32, accuracy: 1e-12)
         XCTAssertEqual(r.mapAtK[10]!, 0.16, accuracy: 1e-12)
         XCTAssertEqual(r.mapAll, 1.6 / 3, accuracy: 1e-12)
+        // precision@K and recall@K (3 relevant items): top 2 holds 1, top 4 holds 2, top 5 all 3.
+        XCTAssertEqual(r.precisionAtK[2]!, 0.5, accuracy: 1e-12); XCTAssertEqual(r.recallAtK[2]!, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(r.precisionAtK[4]!, 0.5, accuracy: 1e-12); XCTAssertEqual(r.recallAtK[4]!, 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(r.precisionAtK[10]!, 0.3, accuracy: 1e-12); XCTAssertEqual(r.recallAtK[10]!, 1, accuracy: 1e-12)
+        // PR curve by radius: ρ=0 → d0, d4 (1 relevant of 2); ρ=1 adds d2; ρ=2 adds d3; ρ=4 adds d1.
+        XCTAssertEqual(r.prCurve.count, 5)
+        let expected: [(Double, Double)] = [(0.5, 1.0 / 3), (1.0 / 3, 1.0 / 3), (0.5, 2.0 / 3), (0.5, 2.0 / 3), (0.6, 1)]
+        for (radius, (p, rc)) in expected.enumerated() {
+            XCTAssertEqual(r.prCurve[radius].radius, radius)
+            XCTAssertEqual(r.prCurve[radius].precision, p, accuracy: 1e-12, "ρ = \(radius)")
+            XCTAssertEqual(r.prCurve[radius].recall, rc, accuracy: 1e-12, "ρ = \(radius)")
+        }
+    }
+
+    /// Dropping the trivial self-match (query set = database): query 0 then finds d1 (distance 1,
+    /// relevant) first.
+    func testExcludeSelf() {
+        let c = codes([[1, 1], [1, -1], [-1, -1]])
+        let l = labels([[1, 0], [1, 0], [0, 1]])
+        let kept = RetrievalEvaluation.evaluate(queries: c, database: c, queryLabels: l, databaseLabels: l, topK: [1])
+        XCTAssertEqual(kept.mapAtK[1]!, 1, accuracy: 1e-12)
+        let dropped = RetrievalEvaluation.evaluate(queries: c, database: c, queryLabels: l, databaseLabels: l, topK: [1, 2],
+                                                   excludeSelf: true)
+        // q0 → d1 (rel), d2; q1 → d0 (rel, tie with d2 at distance 1, smaller index), d2; q2 → d1, d0 (none relevant).
+        XCTAssertEqual(dropped.mapAtK[1]!, 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(dropped.mapAll, 2.0 / 3, accuracy: 1e-12)
     }
 
     /// Query set = database (the FCVID protocol): each query finds itself first.
@@ -68,6 +94,54 @@ final class RetrievalEvaluationTests: XCTestCase {
         }
         for (ki, k) in ks.enumerated() { XCTAssertEqual(r.mapAtK[k]!, expected[ki], accuracy: 1e-12, "K = \(k)") }
         XCTAssertEqual(r.mapAll, expectedAll, accuracy: 1e-12)
+        // precision@K, recall@K and the PR curve against the same direct walk.
+        for k in ks {
+            var p = 0.0, rc = 0.0
+            for qi in 0..<nq {
+                let dist = dbRows.map { row in zip(row, qRows[qi]).filter { $0 != $1 }.count }
+                let order = (0..<n).sorted { (dist[$0], $0) < (dist[$1], $1) }
+                let rel = order.map { j in (0..<classes).contains { qL[qi][$0] == 1 && dbL[j][$0] == 1 } }
+                let hits = rel.prefix(k).filter { $0 }.count, all = rel.filter { $0 }.count
+                p += Double(hits) / Double(k) / Double(nq)
+                rc += (all > 0 ? Double(hits) / Double(all) : 0) / Double(nq)
+            }
+            XCTAssertEqual(r.precisionAtK[k]!, p, accuracy: 1e-12, "precision@\(k)")
+            XCTAssertEqual(r.recallAtK[k]!, rc, accuracy: 1e-12, "recall@\(k)")
+        }
+        for radius in [0, 3, 8, 16] {
+            var p = 0.0, pn = 0, rc = 0.0, rn = 0
+            for qi in 0..<nq {
+                let dist = dbRows.map { row in zip(row, qRows[qi]).filter { $0 != $1 }.count }
+                let rel = (0..<n).map { j in (0..<classes).contains { qL[qi][$0] == 1 && dbL[j][$0] == 1 } }
+                let inside = (0..<n).filter { dist[$0] <= radius }
+                let hit = inside.filter { rel[$0] }.count, all = rel.filter { $0 }.count
+                if !inside.isEmpty { p += Double(hit) / Double(inside.count); pn += 1 }
+                if all > 0 { rc += Double(hit) / Double(all); rn += 1 }
+            }
+            XCTAssertEqual(r.prCurve[radius].precision, pn > 0 ? p / Double(pn) : 0, accuracy: 1e-12, "PR ρ = \(radius)")
+            XCTAssertEqual(r.prCurve[radius].recall, rn > 0 ? rc / Double(rn) : 0, accuracy: 1e-12, "PR ρ = \(radius)")
+        }
+    }
+
+    /// Single-label data takes a faster relevance test (class comparison); the result must be
+    /// identical to the general bitset test on the same data.
+    func testSingleLabelPathMatchesBitsetPath() {
+        var g = Philox(seed: 9)
+        let bits = 32, n = 500, classes = 7
+        let rows = (0..<n).map { _ in (0..<bits).map { _ in Float(g.nextUniform() < 0.5 ? -1 : 1) } }
+        let single = (0..<n).map { _ in g.nextInt(below: classes) }
+        let oneHot = labels(single.map { c in (0..<classes).map { UInt8($0 == c ? 1 : 0) } })
+        // The same relevance as two-column labels (class, and a constant 0 column) forces the bitset path:
+        // a row with an extra all-zero class is still single-label, so add a duplicate class column instead.
+        let twoHot = labels(single.map { c in (0..<classes).map { UInt8($0 == c ? 1 : 0) } + [UInt8(c == 0 ? 1 : 0)] })
+        XCTAssertNotNil(oneHot.singleClasses())
+        XCTAssertNil(labels(single.map { c in (0..<classes).map { UInt8($0 == c || $0 == (c + 1) % classes ? 1 : 0) } }).singleClasses())
+        let a = RetrievalEvaluation.evaluate(queries: codes(rows), database: codes(rows), queryLabels: oneHot, databaseLabels: oneHot,
+                                             topK: [5, 50])
+        let b = RetrievalEvaluation.evaluate(queries: codes(rows), database: codes(rows), queryLabels: twoHot, databaseLabels: twoHot,
+                                             topK: [5, 50])
+        XCTAssertNil(twoHot.singleClasses())
+        XCTAssertEqual(a, b)
     }
 
     struct PackFixture: Decodable { struct Case: Decodable { let bits: Int; let codes: [[Float]]; let packed: [[UInt8]] }; let cases: [Case] }

@@ -75,6 +75,48 @@ final class CHAINModelTests: XCTestCase {
         XCTAssertTrue(r.passed, "\(r)")
     }
 
+    /// CHAIN with the reconstruction task (γ > 0): the decoder rebuilds the frames each view
+    /// did not sample from the view's frame codes. Whole objective against finite differences.
+    func testWholeModelGradientWithReconstruction() {
+        var config = smallConfig()
+        config.hashActivation = .hardTanh
+        config.sceneWeight = 0
+        config.reconstructionWeight = 0.7
+        config.conmh.decoderWidth = 12; config.conmh.decoderHeads = 2
+        let model = CHAINModel(config: config, seed: 21)
+        XCTAssertNotNil(model.store.parameter(named: "decoder.mask_token"))
+        let gain = model.store.value(model.hash.norm.gamma!)
+        for k in 0..<config.bits { gain[k] = 0.3 }
+        let batch = 3, frames = 12
+        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 22)
+        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        func run() -> CHAINTrainingStep.Losses {
+            var rng = Philox(seed: 23)
+            return videos.withUnsafeBufferPointer {
+                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: SingleProcessExchange())
+            }
+        }
+        model.store.zeroGradients()
+        let losses = run()
+        XCTAssertGreaterThan(losses.reconstruction, 0)
+        XCTAssertEqual(losses.total, losses.contrastive + losses.order + 0.7 * losses.reconstruction, accuracy: 1e-6)
+        let r = GradientCheck(epsilon: 3e-3).checkParameters(model.store, perParameter: 6) { run().total }
+        XCTAssertTrue(r.passed, "\(r)")
+        // The encoder is reached through the codes of the sampled frames.
+        model.store.zeroGradients()
+        config.contrastiveWeight = 0
+        let only = CHAINModel(config: { var c = config; c.orderWeight = 0; return c }(), seed: 21)
+        let onlyStep = CHAINTrainingStep(model: only, maxBatch: batch)
+        only.store.zeroGradients()
+        var rng = Philox(seed: 23)
+        let l = videos.withUnsafeBufferPointer {
+            onlyStep.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: SingleProcessExchange())
+        }
+        XCTAssertEqual(l.total, 0.7 * l.reconstruction, accuracy: 1e-6)
+        let projection = only.store.parameter(named: "encoder.proj.weight")!
+        XCTAssertGreaterThan((0..<projection.count).map { abs(only.store.gradient(projection)[$0]) }.max()!, 0)
+    }
+
     /// Each task alone lowers its own loss on a small synthetic set (120 AdamW steps).
     func testEachTaskLearnsAlone() {
         for task in ["contrastive", "order", "scene"] {
