@@ -11,6 +11,9 @@ let package = Package(
         .executable(name: "chain-train", targets: ["ChainTrainTool"]),
         .executable(name: "chain-bench", targets: ["ChainBenchTool"]),
         .executable(name: "chain-data", targets: ["ChainDataTool"]),
+        .executable(name: "chain-eval", targets: ["ChainEvalTool"]),
+        .executable(name: "chain-encode", targets: ["ChainEncodeTool"]),
+        .executable(name: "chain-search", targets: ["ChainSearchTool"]),
         .library(name: "ChainNN", targets: ["ChainNN"]),
     ],
     dependencies: [
@@ -37,7 +40,7 @@ let package = Package(
         .target(name: "ChainData", dependencies: ["ChainStorage", "ChainNumerics", "CZlib",
                                                   .product(name: "Yams", package: "Yams")]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
-        .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainNumerics", "CKernels"]),
+        .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "CKernels"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
         .target(name: "ChainTraining", dependencies: ["ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed",
                                                       "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams")]),
@@ -52,6 +55,18 @@ let package = Package(
             "ChainData", "ChainStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-data"),
+        .executableTarget(name: "ChainEvalTool", dependencies: [
+            "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/chain-eval"),
+        .executableTarget(name: "ChainEncodeTool", dependencies: [
+            "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/chain-encode"),
+        .executableTarget(name: "ChainSearchTool", dependencies: [
+            "ChainEvaluation", "ChainData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/chain-search"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
             "ChainNN", "ChainData", "ChainEvaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -75,7 +90,8 @@ let package = Package(
         .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "ChainDataTool"],
                     exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChainTrainingTests", dependencies: ["ChainTraining", "ChainData"]),
-        .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "ChainTraining", "chain-testkit",
-                                                                "ChainTrainTool", "ChainDataTool"]),
+        .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "ChainTraining", "ChainStorage", "chain-testkit",
+                                                                "ChainTrainTool", "ChainDataTool", "ChainEvalTool",
+                                                                "ChainEncodeTool", "ChainSearchTool"]),
     ]
 )

@@ -29,6 +29,8 @@ public struct Checkpoint: Sendable {
         /// Floats in the flat parameter buffer (alignment padding included).
         public var parameterCount: Int
         public var created: String
+        /// The resolved run config (YAML), so tools can rebuild the model from the checkpoint alone.
+        public var config: String?
 
         public init(position: DistributedSampler.Position, globalStep: Int, adamStep: Int, worldSize: Int, seed: UInt64,
                     randomStates: [[UInt64]], settings: [String: String], parameterCount: Int) {

@@ -39,6 +39,8 @@ public final class CheckpointManager {
     /// Stop (with a checkpoint) after this many optimizer steps in total — for tests and
     /// for trying out preemption.
     public var stopAfterStep: Int?
+    /// The resolved run config (YAML), stored in every checkpoint.
+    public var configText: String?
     let comm: Communicator
     let stop: StopRequest
     let log: (String) -> Void
@@ -124,7 +126,7 @@ public final class CheckpointManager {
 
     /// Writes the checkpoint of the state after `event` and prunes old ones.
     public func save(_ trainer: Trainer, _ event: Trainer.StepEvent) throws {
-        let checkpoint = trainer.checkpoint(after: event, settings: settings)
+        let checkpoint = trainer.checkpoint(after: event, settings: settings, config: configText)
         let path = (directory as NSString).appendingPathComponent(Checkpoint.fileName(globalStep: event.globalStep))
         try onRoot {
             try checkpoint!.write(to: path)

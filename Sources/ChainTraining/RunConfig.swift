@@ -104,6 +104,16 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// A config from resolved YAML text (as stored in checkpoints and config.yaml).
+    public static func parse(yaml text: String, source: String) throws -> RunConfig {
+        let path = NSTemporaryDirectory() + "chain-config-\(UUID().uuidString).yaml"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do { return try resolve(path: path, overrides: []) } catch let error as DataError {
+            throw DataError(error.message.replacingOccurrences(of: path, with: source))
+        }
+    }
+
     /// The key tree of the defaults: what a file or an override may name.
     static func schema() -> [String: Any] {
         // The defaults always encode; every field is non-optional so every key appears.

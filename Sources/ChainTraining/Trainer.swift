@@ -173,7 +173,7 @@ public final class Trainer {
 
     /// A checkpoint of the state after `event` (collective: every rank's generator state is
     /// gathered); non-nil on rank 0 only.
-    public func checkpoint(after event: StepEvent, settings: [String: String]) -> Checkpoint? {
+    public func checkpoint(after event: StepEvent, settings: [String: String], config: String? = nil) -> Checkpoint? {
         let next = event.next
         let state = stepRandom(epoch: next.epoch, step: next.step, rank: comm.rank).state
         let seeds = comm.allGather(Int(bitPattern: UInt(state.seed)))
@@ -182,9 +182,10 @@ public final class Trainer {
         guard comm.isRoot else { return nil }
         let states = (0..<comm.size).map { [UInt64(bitPattern: Int64(seeds[$0])), UInt64(bitPattern: Int64(streams[$0])),
                                             UInt64(bitPattern: Int64(positions[$0]))] }
-        let metadata = Checkpoint.Metadata(position: next, globalStep: event.globalStep, adamStep: optimizer.step,
+        var metadata = Checkpoint.Metadata(position: next, globalStep: event.globalStep, adamStep: optimizer.step,
                                            worldSize: comm.size, seed: options.seed, randomStates: states, settings: settings,
                                            parameterCount: model.store.values.count)
+        metadata.config = config
         return Checkpoint(metadata: metadata, parameters: model.store.values.toArray(),
                           firstMoment: optimizer.firstMoment.toArray(), secondMoment: optimizer.secondMoment.toArray())
     }

@@ -90,9 +90,12 @@ struct DatasetRun {
         }
         let stop = StopRequest()
         let checkpoints = CheckpointManager(directory: (runDirectory as NSString).appendingPathComponent("checkpoints"),
-                                            every: run.checkpoints.every, keep: run.checkpoints.keep, settings: run.flattened,
+                                            every: run.checkpoints.every, keep: run.checkpoints.keep,
+                                            settings: run.flattened.merging(["data.frames": "\(dataset.frames)",
+                                                                             "data.feature_size": "\(dataset.featureSize)"]) { a, _ in a },
                                             mustMatch: run.resumeInvariantKeys, comm: comm, stop: stop) { print($0); fflush(nil) }
         checkpoints.stopAfterStep = stopAfterStep
+        checkpoints.configText = try run.yaml()
         let position = try checkpoints.start(trainer, resume: resume)
         try saveConfig(comm)
         let start = Date()

@@ -57,12 +57,18 @@ final class ResumeTests: XCTestCase {
         }
     }
 
-    func run(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
-             timeout: TimeInterval = 120) throws -> (Int32, String) {
+    /// Runs a process to the end (or `timeout`, then fails with status -1); combined output.
+    static func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
+                           timeout: TimeInterval = 120) throws -> (Int32, String) {
         let job = try Job(executable, arguments, environment: environment)
         let status = job.wait(timeout)
         XCTAssertNotNil(status, "\(arguments) timed out")
         return (status ?? -1, job.output)
+    }
+
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
+             timeout: TimeInterval = 120) throws -> (Int32, String) {
+        try Self.runProcess(executable, arguments, environment: environment, timeout: timeout)
     }
 
     var folder = ""

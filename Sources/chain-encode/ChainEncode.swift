@@ -1,0 +1,51 @@
+import ArgumentParser
+import ChainData
+import ChainDistributed
+import ChainEvaluation
+import ChainTraining
+import Foundation
+
+/// `chain-encode`: binary codes of every video of a feature file, from a trained checkpoint.
+@main
+struct ChainEncode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chain-encode",
+        abstract: "Encode a feature file (N × T × F) into a code file with a trained checkpoint.",
+        discussion: """
+            The code file is HDF5: dataset `codes`, uint8, shape (N, bits/8), packed most-significant
+            bit first (numpy.packbits(codes > 0, axis=1)), attribute `bits`. Under mpirun the videos
+            are encoded by all ranks; rank 0 writes the file.
+            """)
+
+    @Option(help: "Checkpoint (runs/<name>/checkpoints/checkpoint-*.h5).") var checkpoint: String
+    @Option(help: "HDF5 feature file to encode.") var features: String
+    @Option(help: "Dataset inside the feature file.") var key = "feats"
+    @Option(help: "Output code file (.h5); written atomically.") var out: String
+
+    func run() throws {
+        let comm = Communicator.world()
+        defer { Communicator.finalize() }
+        do {
+            let (trainer, run) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
+            let file = try FeatureFile(path: features, key: key)
+            let input = trainer.model.config.encoder
+            guard file.featureSize == input.inputSize else {
+                throw DataError("\(features): '\(key)' has \(file.featureSize)-d features; the model expects \(input.inputSize)")
+            }
+            guard file.frames <= input.maxPositions else {
+                throw DataError("\(features): '\(key)' has \(file.frames) frames; the model knows \(input.maxPositions) positions")
+            }
+            let start = Date()
+            let codes = try trainer.encodeDistributed(file)
+            if comm.isRoot {
+                try CodeFile.write(codes, to: out, attributes: ["checkpoint": checkpoint, "features": features, "mode": run.model.mode])
+                print(String(format: "%@: %d codes of %d bits from %@ (%.1f s, %d rank(s))", out, codes.count, codes.bits, features,
+                             Date().timeIntervalSince(start), comm.size))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("chain-encode: \(error)\n".utf8))
+            if comm.size > 1 { comm.abort(1) }
+            throw ExitCode(1)
+        }
+    }
+}

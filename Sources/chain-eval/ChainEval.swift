@@ -1,0 +1,132 @@
+import ArgumentParser
+import ChainData
+import ChainDistributed
+import ChainEvaluation
+import ChainTraining
+import Foundation
+
+/// `chain-eval`: retrieval metrics of a trained checkpoint on its dataset, or of given code files.
+@main
+struct ChainEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chain-eval",
+        abstract: "mAP@K, mAP, precision/recall@K and the PR curve of Hamming ranking.",
+        discussion: """
+            With a model:  chain-eval --config configs/mmnist.yaml --checkpoint runs/mmnist/checkpoints/checkpoint-….h5
+              (database and queries come from the config's dataset; encoding is spread over the ranks
+              under mpirun; the ranking runs on rank 0).
+            With codes:    chain-eval --db-codes A.h5 --query-codes B.h5 --db-labels L1 --query-labels L2
+            Ranking: by Hamming distance, ties broken by database index. mAP@K divides by K, as the
+            field's public code does (docs/evaluation.md).
+            """)
+
+    @Option(help: "Run config (or dataset config) naming the dataset to evaluate on.") var config: String?
+    @Option(help: "Folder of the dataset's files (replaces the dataset config's root).") var root: String?
+    @Option(help: "Checkpoint to evaluate.") var checkpoint: String?
+    @Option(help: "Database code file.") var dbCodes: String?
+    @Option(help: "Query code file.") var queryCodes: String?
+    @Option(help: "Database labels (.mat v5/v7.3 or HDF5).") var dbLabels: String?
+    @Option(help: "Query labels.") var queryLabels: String?
+    @Option(help: "Comma-separated K values.") var topk = "5,10,20,40,60,80,100"
+    @Flag(help: "Query i does not retrieve database item i (query set = database without the self-match).") var excludeSelf = false
+    @Option(help: "Write the result as JSON (with the PR curve) to this file; written atomically.") var json: String?
+
+    func run() throws {
+        let comm = Communicator.world()
+        defer { Communicator.finalize() }
+        do {
+            let ks = try parseTopK()
+            var queries: PackedCodes?, database: PackedCodes?, qLabels: LabelMatrix?, dbLabelMatrix: LabelMatrix?
+            var source = ""
+            if let checkpoint {
+                guard dbCodes == nil && queryCodes == nil else { throw DataError("give --checkpoint (with --config) or code files, not both") }
+                guard let config else { throw DataError("--checkpoint needs --config (the run or dataset config naming the data)") }
+                let dataset = try datasetConfig(config)
+                let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
+                let (trainer, _) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
+                let q = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
+                let d = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
+                queries = try trainer.encodeDistributed(q)
+                database = q.path == d.path && q.key == d.key ? queries : try trainer.encodeDistributed(d)
+                qLabels = splits[2].labels; dbLabelMatrix = splits[1].labels
+                source = "\(checkpoint) on \(dataset.name)"
+            } else {
+                guard let dbCodes, let queryCodes, let dbLabels, let queryLabels else {
+                    throw DataError("give --checkpoint and --config, or --db-codes, --query-codes, --db-labels and --query-labels")
+                }
+                database = try CodeFile.read(path: dbCodes); queries = try CodeFile.read(path: queryCodes)
+                dbLabelMatrix = try LabelReader.read(path: dbLabels); qLabels = try LabelReader.read(path: queryLabels)
+                guard database!.bits == queries!.bits else {
+                    throw DataError("\(queryCodes) has \(queries!.bits)-bit codes; \(dbCodes) has \(database!.bits)-bit codes")
+                }
+                guard dbLabelMatrix!.rows == database!.count else {
+                    throw DataError("\(dbLabels): \(dbLabelMatrix!.rows) label rows for \(database!.count) codes in \(dbCodes)")
+                }
+                guard qLabels!.rows == queries!.count else {
+                    throw DataError("\(queryLabels): \(qLabels!.rows) label rows for \(queries!.count) codes in \(queryCodes)")
+                }
+                guard qLabels!.classes == dbLabelMatrix!.classes else {
+                    throw DataError("\(queryLabels) has \(qLabels!.classes) classes; \(dbLabels) has \(dbLabelMatrix!.classes)")
+                }
+                source = "\(queryCodes) against \(dbCodes)"
+            }
+            guard comm.isRoot, let queries, let database, let qLabels, let dbLabelMatrix else { return }
+            guard queries.count > 0 else { throw DataError("the query set is empty (\(source))") }
+            guard database.count > 0 else { throw DataError("the database is empty (\(source))") }
+            if let k = ks.first(where: { $0 > database.count }) {
+                throw DataError("--topk \(k) is larger than the database (\(database.count) items)")
+            }
+            if excludeSelf && queries.count != database.count {
+                throw DataError("--exclude-self needs the query set to be the database (\(queries.count) queries, \(database.count) items)")
+            }
+            let start = Date()
+            let r = RetrievalEvaluation.evaluate(queries: queries, database: database, queryLabels: qLabels, databaseLabels: dbLabelMatrix,
+                                                 topK: ks, excludeSelf: excludeSelf)
+            print("\(source): \(queries.count) queries × \(database.count) database items × \(database.bits) bits"
+                  + String(format: " (ranked in %.2f s)", Date().timeIntervalSince(start)))
+            print("| K | " + ks.map { "\($0)" }.joined(separator: " | ") + " |")
+            print("|---|" + ks.map { _ in "---|" }.joined())
+            print("| mAP@K | " + ks.map { String(format: "%.4f", r.mapAtK[$0]!) }.joined(separator: " | ") + " |")
+            print("| precision@K | " + ks.map { String(format: "%.4f", r.precisionAtK[$0]!) }.joined(separator: " | ") + " |")
+            print("| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |")
+            print(String(format: "mAP (whole ranking) %.4f", r.mapAll))
+            if let json {
+                let object: [String: Any] = [
+                    "bits": database.bits, "queries": queries.count, "database": database.count, "source": source,
+                    "map": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.mapAtK[$0]!) }),
+                    "precision": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.precisionAtK[$0]!) }),
+                    "recall": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.recallAtK[$0]!) }),
+                    "map_all": r.mapAll,
+                    "pr_curve": r.prCurve.map { ["radius": $0.radius, "precision": $0.precision, "recall": $0.recall] as [String: Any] },
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                do { try data.write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
+                    throw DataError("\(json): cannot write: \(error)")
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("chain-eval: \(error)\n".utf8))
+            if comm.size > 1 { comm.abort(1) }
+            throw ExitCode(1)
+        }
+    }
+
+    func parseTopK() throws -> [Int] {
+        let parts = topk.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let ks = parts.compactMap { Int($0) }
+        guard !parts.isEmpty, ks.count == parts.count, ks.allSatisfy({ $0 > 0 }) else {
+            throw DataError("--topk must be comma-separated positive integers (got '\(topk)')")
+        }
+        return ks
+    }
+
+    /// A dataset config directly, or the one a run config names.
+    func datasetConfig(_ path: String) throws -> DatasetConfig {
+        if let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }), text.contains("query:") {
+            return try DatasetConfig.load(path: path, rootOverride: root)
+        }
+        let run = try RunConfig.resolve(path: path, overrides: [])
+        guard run.dataset != "synthetic" else { throw DataError("\(path) uses the built-in synthetic set: pass its dataset config (runs/default/data/synth.yaml)") }
+        return try DatasetConfig.load(path: run.dataset, rootOverride: root)
+    }
+}
