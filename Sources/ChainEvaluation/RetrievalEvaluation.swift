@@ -17,12 +17,12 @@ import Foundation
 ///   (relevant / retrieved; queries retrieving nothing are left out of that radius's mean)
 ///   and recall (relevant retrieved / relevant; queries with no relevant item left out).
 ///
-/// No Q×N matrix is formed and nothing is sorted. Each query makes one sequential pass over
-/// the database computing distances (popcount of XOR) and relevance (AND of label bitsets,
-/// or a class comparison for single-label data), counting items per distance. Ties are
+/// No Q×N matrix is formed and nothing is sorted. Each query first marks its relevant items
+/// in a byte map through per-class inverted lists, then makes one sequential pass over the
+/// database computing distances (popcount of XOR) and counting items per distance. Ties are
 /// broken by index, so a relevant item's rank is (items at smaller distances) + (items at
 /// its distance with a smaller index) + 1, both known from the counts. Memory: the codes,
-/// the label bitsets and O(bits + relevant items) per thread.
+/// the inverted lists and O(N) bytes per thread.
 public enum RetrievalEvaluation {
     public struct Result: Sendable, Equatable {
         /// mAP@K for each requested K.
@@ -51,10 +51,9 @@ public enum RetrievalEvaluation {
         precondition(!excludeSelf || queries.count == database.count, "excludeSelf needs queries = database")
         let n = database.count, bits = database.bits
         let (words, qArray) = queries.wordLayout(), (_, dbArray) = database.wordLayout()
-        let (labelWords, qLabelArray) = queryLabels.bitsets(), (_, dbLabelArray) = databaseLabels.bitsets()
-        // Raw pointers for the inner loops (the arrays outlive the concurrent loop below).
-        let q = UnsafeBuffer(qArray), db = UnsafeBuffer(dbArray), qLabels = UnsafeBuffer(qLabelArray), dbLabels = UnsafeBuffer(dbLabelArray)
-        defer { q.free(); db.free(); qLabels.free(); dbLabels.free() }
+        // Raw pointers for the inner loop (the arrays outlive the concurrent loop below).
+        let q = UnsafeBuffer(qArray), db = UnsafeBuffer(dbArray)
+        defer { q.free(); db.free() }
         let ks = topK.sorted()
         let maxK = min(ks.last ?? 0, n)
         // Per query: mAP@K, precision@K, recall@K for each K, AP(all), then per radius the
@@ -64,12 +63,13 @@ public enum RetrievalEvaluation {
         let results = SharedBuffer(count: queries.count * width)
         defer { results.free() }
         let chunks = min(queries.count, max(1, ProcessInfo.processInfo.activeProcessorCount * 8))
-        // Single-label data (every row exactly one class, as in FCVID/UCF101/HMDB51): relevance
-        // is one integer comparison instead of an AND over the label words.
-        let singleQuery = queryLabels.singleClasses(), singleDatabase = databaseLabels.singleClasses()
-        let single = singleQuery != nil && singleDatabase != nil
-        let qClass = UnsafeClasses(singleQuery ?? []), dbClass = UnsafeClasses(singleDatabase ?? [])
-        defer { qClass.free(); dbClass.free() }
+        // Relevance through inverted lists: for each class, the database items carrying it. Per
+        // query, its classes' items are marked in a byte map before the scan and cleared after,
+        // so the scan tests one byte per item whatever the number of classes.
+        var inverted = [[Int32]](repeating: [], count: databaseLabels.classes)
+        for j in 0..<n { for c in 0..<databaseLabels.classes where databaseLabels.values[j * databaseLabels.classes + c] != 0 { inverted[c].append(Int32(j)) } }
+        let itemsOfClass = inverted
+        let queryClasses = (0..<queries.count).map { i in (0..<queryLabels.classes).filter { queryLabels.values[i * queryLabels.classes + $0] != 0 } }
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             // Per-thread buffers, reused for every query of the chunk.
             var count = [Int](repeating: 0, count: bits + 2), relevantCount = count
@@ -78,6 +78,8 @@ public enum RetrievalEvaluation {
             var hitDistance = [Int32](repeating: 0, count: max(n, 1))
             var hitSeen = [Int64](repeating: 0, count: max(n, 1)), hitSeenRelevant = hitSeen
             var counts = [Int64](repeating: 0, count: bits + 1), relevantCounts = counts
+            var lanes = [Int64](repeating: 0, count: 4 * (bits + 1))
+            var mark = [UInt8](repeating: 0, count: max(n, 1))
             var rankContribution = [Double](repeating: 0, count: maxK + 1)   // x/r at rank r
             var rankRelevant = [Int](repeating: 0, count: maxK + 1)          // 1 if rank r is relevant
             let first = chunk * queries.count / chunks, last = (chunk + 1) * queries.count / chunks
@@ -86,11 +88,11 @@ public enum RetrievalEvaluation {
                 for r in 0...maxK { rankContribution[r] = 0; rankRelevant[r] = 0 }
                 // One pass in index order (C kernel, POPCNT when available). Ties are broken by
                 // index, so when item j is reached, count[d] is the number of items before it at d.
-                let relevantFound = Int(chain_hamming_scan(q.pointer + qi * words, db.pointer, Int64(words), Int64(n),
-                                                  qLabels.pointer + qi * labelWords, dbLabels.pointer, Int64(labelWords),
-                                                  single ? UnsafePointer(dbClass.pointer) : nil, single ? qClass.pointer[qi] : -1,
-                                                  excludeSelf ? Int64(qi) : -1, &counts, &relevantCounts,
-                                                  &hitDistance, &hitSeen, &hitSeenRelevant))
+                for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = 1 } }
+                let relevantFound = Int(chain_hamming_scan(q.pointer + qi * words, db.pointer, Int64(words), Int64(n), &mark,
+                                                           excludeSelf ? Int64(qi) : -1, &counts, &relevantCounts, Int64(bits + 1), &lanes,
+                                                           &hitDistance, &hitSeen, &hitSeenRelevant))
+                for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = 0 } }
                 for b in 0...bits { count[b] = Int(counts[b]); relevantCount[b] = Int(relevantCounts[b]) }
                 var total = 0, totalRelevant = 0
                 for b in 0...bits {
@@ -150,16 +152,6 @@ public enum RetrievalEvaluation {
 final class UnsafeBuffer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<UInt64>
     init(_ values: [UInt64]) {
-        pointer = .allocate(capacity: max(values.count, 1))
-        values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.initialize(from: base, count: values.count) } }
-    }
-    func free() { pointer.deallocate() }
-}
-
-/// Class indices behind a raw pointer (single-label relevance).
-final class UnsafeClasses: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Int32>
-    init(_ values: [Int32]) {
         pointer = .allocate(capacity: max(values.count, 1))
         values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.initialize(from: base, count: values.count) } }
     }

@@ -123,8 +123,8 @@ final class RetrievalEvaluationTests: XCTestCase {
         }
     }
 
-    /// Single-label data takes a faster relevance test (class comparison); the result must be
-    /// identical to the general bitset test on the same data.
+    /// The same relevance written as one-hot rows and as rows with a duplicated class column
+    /// (multi-label for class 0) gives identical results.
     func testSingleLabelPathMatchesBitsetPath() {
         var g = Philox(seed: 9)
         let bits = 32, n = 500, classes = 7
