@@ -84,7 +84,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public struct Evaluation: Codable, Equatable, Sendable {
         /// Every N epochs during training (0: only at the end).
         public var every = 0
-        public var topK = [5, 20, 40, 60, 80, 100]
+        public var topK = [5, 10, 20, 40, 60, 80, 100]
         /// Hold out this many training videos as validation queries (the queries are then not read).
         public var validation = 0
         public var pcaBaseline = false

@@ -123,6 +123,32 @@ final class RetrievalEvaluationTests: XCTestCase {
         }
     }
 
+    /// Queries are processed in chunks across threads: evaluating the queries in two blocks and
+    /// combining (query-weighted) gives the one-block result.
+    func testBlockwiseEqualsOneBlock() {
+        var g = Philox(seed: 12)
+        let bits = 24, n = 200, nq = 90, classes = 5
+        let dbRows = (0..<n).map { _ in (0..<bits).map { _ in Float(g.nextUniform() < 0.5 ? -1 : 1) } }
+        let qRows = (0..<nq).map { _ in (0..<bits).map { _ in Float(g.nextUniform() < 0.5 ? -1 : 1) } }
+        let dbL = labels((0..<n).map { _ in (0..<classes).map { _ in UInt8(g.nextUniform() < 0.3 ? 1 : 0) } })
+        let qRowsL = (0..<nq).map { _ in (0..<classes).map { _ in UInt8(g.nextUniform() < 0.3 ? 1 : 0) } }
+        let ks = [1, 10, 50]
+        let whole = RetrievalEvaluation.evaluate(queries: codes(qRows), database: codes(dbRows), queryLabels: labels(qRowsL),
+                                                 databaseLabels: dbL, topK: ks)
+        let split = 37
+        let a = RetrievalEvaluation.evaluate(queries: codes(Array(qRows[..<split])), database: codes(dbRows),
+                                             queryLabels: labels(Array(qRowsL[..<split])), databaseLabels: dbL, topK: ks)
+        let b = RetrievalEvaluation.evaluate(queries: codes(Array(qRows[split...])), database: codes(dbRows),
+                                             queryLabels: labels(Array(qRowsL[split...])), databaseLabels: dbL, topK: ks)
+        func combine(_ x: Double, _ y: Double) -> Double { (x * Double(split) + y * Double(nq - split)) / Double(nq) }
+        for k in ks {
+            XCTAssertEqual(whole.mapAtK[k]!, combine(a.mapAtK[k]!, b.mapAtK[k]!), accuracy: 1e-12)
+            XCTAssertEqual(whole.precisionAtK[k]!, combine(a.precisionAtK[k]!, b.precisionAtK[k]!), accuracy: 1e-12)
+            XCTAssertEqual(whole.recallAtK[k]!, combine(a.recallAtK[k]!, b.recallAtK[k]!), accuracy: 1e-12)
+        }
+        XCTAssertEqual(whole.mapAll, combine(a.mapAll, b.mapAll), accuracy: 1e-12)
+    }
+
     /// The same relevance written as one-hot rows and as rows with a duplicated class column
     /// (multi-label for class 0) gives identical results.
     func testSingleLabelPathMatchesBitsetPath() {
