@@ -45,9 +45,11 @@ let package = Package(
         .target(name: "ChainTraining", dependencies: ["ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed",
                                                       "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams")]),
 
+        .target(name: "ChainReport", dependencies: ["ChainEvaluation"]),
+
         // Executables.
         .executableTarget(name: "ChainTrainTool", dependencies: [
-            "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainData",
+            "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainData", "ChainReport",
             .product(name: "Yams", package: "Yams"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-train"),

@@ -32,6 +32,10 @@ public enum RetrievalEvaluation {
         public var recallAtK: [Int: Double]
         /// Index ρ: the items within Hamming distance ρ (ρ = 0…bits).
         public var prCurve: [(radius: Int, precision: Double, recall: Double)]
+        /// Query–item pairs at each Hamming distance 0…bits, summed over the queries: all of
+        /// them, and the relevant ones (the distance histograms of relevant vs irrelevant pairs).
+        public var pairsAtDistance: [Double] = []
+        public var relevantPairsAtDistance: [Double] = []
         public var queries: Int
 
         public static func == (a: Result, b: Result) -> Bool {
@@ -143,8 +147,16 @@ public enum RetrievalEvaluation {
             }
             curve.append((b, pn > 0 ? p / Double(pn) : 0, rn > 0 ? rc / Double(rn) : 0))
         }
+        var pairs = [Double](repeating: 0, count: bits + 1), relevantPairs = pairs
+        for qi in 0..<queries.count {
+            let row = results.pointer + qi * width
+            for b in 0...bits {
+                pairs[b] += row[perK + 1 + 2 * b] - (b > 0 ? row[perK + 1 + 2 * (b - 1)] : 0)
+                relevantPairs[b] += row[perK + 2 + 2 * b] - (b > 0 ? row[perK + 2 + 2 * (b - 1)] : 0)
+            }
+        }
         return Result(mapAtK: map, mapAll: mean(perK), precisionAtK: precision, recallAtK: recall, prCurve: curve,
-                      queries: queries.count)
+                      pairsAtDistance: pairs, relevantPairsAtDistance: relevantPairs, queries: queries.count)
     }
 }
 

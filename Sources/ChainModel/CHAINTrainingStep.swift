@@ -28,6 +28,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         public var videosWithoutScenes = 0
         /// This rank's share of the reconstruction MSE (ConMH mode, or chain mode with γ > 0).
         public var reconstruction = 0.0
+        public init() {}
     }
 
     /// Buffers of one view pass.

@@ -69,6 +69,9 @@ public final class Trainer {
         /// Optimizer steps taken since the start of training.
         public var globalStep: Int
         public var endsEpoch: Bool
+        /// This rank's share of the step's losses (sum over ranks for the global values) and the rate used.
+        public var losses = CHAINTrainingStep.Losses()
+        public var learningRate: Float = 0
     }
 
     public enum Decision: Sendable { case proceed, stop }
@@ -145,7 +148,7 @@ public final class Trainer {
                 sums[0] += l.contrastive; sums[1] += l.order; sums[2] += l.scene; sums[3] += l.reconstruction
                 sums[4] += l.total; sums[5] += Double(l.orderCorrect); sums[6] += Double(l.orderFrames); sums[7] += Double(l.scenes)
                 let event = StepEvent(epoch: epoch, step: s, next: sampler.advance(.init(epoch: epoch, step: s)),
-                                      globalStep: globalStep, endsEpoch: s == stepsPerEpoch - 1)
+                                      globalStep: globalStep, endsEpoch: s == stepsPerEpoch - 1, losses: l, learningRate: lr)
                 if s == stepsPerEpoch - 1 { report(summary(s + 1 - firstStep)) }
                 if try afterStep(event) == .stop {
                     return event.next.epoch >= options.epochs ? .completed : .stopped(at: event.next)

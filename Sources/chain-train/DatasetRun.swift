@@ -3,6 +3,7 @@ import ChainDistributed
 import ChainEvaluation
 import ChainModel
 import ChainNumerics
+import ChainReport
 import ChainTraining
 import Foundation
 
@@ -110,24 +111,56 @@ struct DatasetRun {
             return RetrievalEvaluation.evaluate(queries: queryCodes, database: databaseCodes, queryLabels: splits[2].labels!,
                                                 databaseLabels: splits[1].labels!, topK: topK)
         }
+        let recorder = comm.isRoot ? try RunRecorder(directory: runDirectory) : nil
+        let progress = Progress(total: options.epochs * sampler.stepsPerEpoch, first: sampler.globalStep(position),
+                                epochs: options.epochs, stepsPerEpoch: sampler.stepsPerEpoch, batch: options.batchSize,
+                                enabled: comm.isRoot)
+        var lastStep = Date()
         let outcome = try trainer.train(source, sampler: sampler, from: position,
-                                        report: { r in if comm.isRoot { printEpoch(r, config) } },
+                                        report: { r in
+            progress.clear()
+            if comm.isRoot { printEpoch(r, config) }
+            recorder?.log(["kind": "epoch", "epoch": r.epoch, "loss": r.total, "contrastive": r.contrastive, "order": r.order,
+                           "scene": r.scene, "reconstruction": r.reconstruction, "order_accuracy": r.orderAccuracy,
+                           "seconds": r.seconds, "lr": Double(r.learningRate)])
+        },
                                         afterStep: { event in
+            // The step's global losses (one small all-reduce) for metrics.jsonl and the progress bar.
+            var l = [event.losses.total, event.losses.contrastive, event.losses.order, event.losses.scene, event.losses.reconstruction]
+            l.withUnsafeMutableBufferPointer { comm.allReduce($0) }
+            let now = Date(), rate = Double(options.batchSize) / max(now.timeIntervalSince(lastStep), 1e-9)
+            lastStep = now
+            recorder?.log(["kind": "step", "step": event.globalStep, "epoch": event.epoch + 1, "lr": Double(event.learningRate),
+                           "total": l[0], "contrastive": l[1], "order": l[2], "scene": l[3], "reconstruction": l[4],
+                           "videos_per_second": rate])
+            progress.step(event.globalStep, epoch: event.epoch + 1, loss: l[0])
             let decision = try checkpoints.afterStep(trainer, event)
             if decision == .proceed, event.endsEpoch, run.evaluation.every > 0, (event.epoch + 1) % run.evaluation.every == 0,
                event.epoch + 1 < options.epochs, let r = try evaluate() {
+                progress.clear()
                 print("  evaluation after epoch \(event.epoch + 1): " + topK.map { String(format: "mAP@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
                       + String(format: " mAP@all %.4f", r.mapAll))
                 fflush(nil)
+                try recorder?.evaluation(r, bits: config.bits, epoch: event.epoch + 1, step: event.globalStep,
+                                         name: String(format: "epoch-%04d", event.epoch + 1))
             }
             return decision
         })
+        progress.clear()
         let seconds = Date().timeIntervalSince(start)
         if case .stopped = outcome { return false }
         let result = try evaluate()
-        guard comm.isRoot, let result else { return true }
+        guard comm.isRoot, let result, let recorder else { return true }
         print(String(format: "final parameters: crc32 %08x (equal crc32 = bit-identical models)", trainer.parameterChecksum()))
         try report(result, seconds: seconds, config: config, split: "test")
+        try recorder.evaluation(result, bits: config.bits, epoch: options.epochs, step: options.epochs * sampler.stepsPerEpoch, name: "final")
+        let files = try recorder.finish(final: result, bits: config.bits, title: "CHAIN run \((runDirectory as NSString).lastPathComponent)",
+                                        summary: ["dataset: \(dataset.name) (\(trainFile.count) training videos × \(trainFile.frames) × \(trainFile.featureSize)), "
+                                                  + "\(splits[2].videos) queries against \(splits[1].videos)",
+                                                  "mode \(config.mode.rawValue), \(config.bits) bits, \(trainer.model.store.parameterCount) parameters, \(comm.size) rank(s)",
+                                                  String(format: "trained %d epochs in %.0f s this session", options.epochs, seconds)],
+                                        config: try run.yaml())
+        print("run folder \(runDirectory): config.yaml, metrics.jsonl, eval/, " + files.joined(separator: ", "))
         return true
     }
 

@@ -1,5 +1,8 @@
 import ChainTraining
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import XCTest
 
 /// Checkpoints, exact resume, stop signals, damaged checkpoints, a killed rank and the SLURM
@@ -241,6 +244,24 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(output.contains("PCA-sign baseline on the same split"), output)
         XCTAssertTrue(output.contains("| 64 | "), output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/runs/default/data/synth.yaml"))
+        // Every artefact of the run folder exists and parses.
+        let runs = try FileManager.default.contentsOfDirectory(atPath: folder + "/runs/default").filter { $0.hasPrefix("run-") }
+        XCTAssertEqual(runs.count, 1)
+        let run = folder + "/runs/default/" + runs[0]
+        XCTAssertNoThrow(try RunConfig.resolve(path: run + "/config.yaml", overrides: []))
+        let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(Set(records.compactMap { $0["kind"] as? String }), ["step", "epoch", "eval"])
+        XCTAssertEqual(records.filter { $0["kind"] as? String == "step" }.count, 15)   // 1 epoch of 15 steps
+        let final = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/eval/final.json"))) as! [String: Any]
+        XCTAssertEqual((final["pr_curve"] as! [Any]).count, 65)
+        for plot in ["losses", "map", "pr_curve", "hamming_histogram"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: run + "/plots/\(plot).svg"))
+            let parser = XMLParser(data: data)
+            XCTAssertTrue(parser.parse(), "\(plot).svg is not well-formed XML: \(String(describing: parser.parserError))")
+        }
+        let report = try String(contentsOfFile: run + "/report.md", encoding: .utf8)
+        XCTAssertTrue(report.contains("![PR curve](plots/pr_curve.svg)") && report.contains("| 64 | "), report)
     }
 
     /// The sbatch script's trap: SIGUSR1 to the batch shell reaches every rank through

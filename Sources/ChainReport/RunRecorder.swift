@@ -1,0 +1,133 @@
+import ChainEvaluation
+import Foundation
+
+/// The artefacts of a run folder (rank 0 only):
+///
+///     runs/<name>/config.yaml        the resolved run config (written by chain-train)
+///     runs/<name>/metrics.jsonl      one JSON object per step, epoch and evaluation
+///     runs/<name>/eval/*.json        each evaluation, with its PR curve and distance histograms
+///     runs/<name>/plots/*.svg        losses per step, mAP@K per epoch, PR curve, Hamming histograms
+///     runs/<name>/report.md          the final table and links to all of the above
+///
+/// metrics.jsonl is appended to, so a resumed run continues the same file; the plots and the
+/// report are rebuilt from it at the end.
+public final class RunRecorder {
+    public let directory: String
+    private var handle: FileHandle?
+
+    public init(directory: String) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        for sub in ["", "eval", "plots"] {
+            try fm.createDirectory(atPath: (directory as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let metrics = path("metrics.jsonl")
+        if !fm.fileExists(atPath: metrics) { fm.createFile(atPath: metrics, contents: nil) }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: metrics))
+        try handle?.seekToEnd()
+    }
+
+    deinit { try? handle?.close() }
+
+    func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
+    /// Appends one JSON object (keys sorted) as a line of metrics.jsonl.
+    public func log(_ record: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+        handle?.write(data + Data("\n".utf8))
+    }
+
+    static func json(_ r: RetrievalEvaluation.Result, bits: Int) -> [String: Any] {
+        let ks = r.mapAtK.keys.sorted()
+        return [
+            "bits": bits, "queries": r.queries, "map_all": r.mapAll,
+            "map": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.mapAtK[$0]!) }),
+            "precision": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.precisionAtK[$0]!) }),
+            "recall": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.recallAtK[$0]!) }),
+            "pr_curve": r.prCurve.map { ["radius": $0.radius, "precision": $0.precision, "recall": $0.recall] as [String: Any] },
+            "pairs_at_distance": r.pairsAtDistance, "relevant_pairs_at_distance": r.relevantPairsAtDistance,
+        ]
+    }
+
+    /// Logs an evaluation and writes eval/<name>.json.
+    public func evaluation(_ r: RetrievalEvaluation.Result, bits: Int, epoch: Int, step: Int, name: String) throws {
+        var record = Self.json(r, bits: bits)
+        record["epoch"] = epoch; record["step"] = step
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path("eval/\(name).json")), options: .atomic)
+        var line: [String: Any] = ["kind": "eval", "epoch": epoch, "step": step, "map_all": r.mapAll]
+        for (k, v) in r.mapAtK { line["map@\(k)"] = v }
+        log(line)
+    }
+
+    /// All records of metrics.jsonl (this run and any it resumed).
+    func records() -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: path("metrics.jsonl"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// Plots and report.md from metrics.jsonl and the final evaluation. Returns the files written.
+    @discardableResult
+    public func finish(final r: RetrievalEvaluation.Result, bits: Int, title: String, summary: [String], config: String) throws -> [String] {
+        let all = records()
+        func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
+        var written: [String] = []
+        // Losses per step.
+        let steps = all.filter { $0["kind"] as? String == "step" }
+        let terms = ["total", "contrastive", "order", "scene", "reconstruction"]
+        let lossSeries = terms.compactMap { term -> SVGChart.Series? in
+            let points = steps.compactMap { s -> (x: Double, y: Double)? in
+                guard let x = number(s["step"]), let y = number(s[term]) else { return nil }
+                return (x, y)
+            }
+            return points.contains { $0.y != 0 } ? SVGChart.Series(name: term, points: points) : nil
+        }
+        try SVGChart(title: "Training losses", xLabel: "optimizer step", yLabel: "loss", series: lossSeries).write(to: path("plots/losses.svg"))
+        written.append("plots/losses.svg")
+        // mAP@K per epoch (evaluations during training and the final one).
+        let evals = all.filter { $0["kind"] as? String == "eval" }
+        let ks = r.mapAtK.keys.sorted()
+        let mapSeries = ks.map { k in
+            SVGChart.Series(name: "mAP@\(k)", points: evals.compactMap { e in
+                guard let x = number(e["epoch"]), let y = number(e["map@\(k)"]) else { return nil }
+                return (x, y)
+            })
+        }
+        try SVGChart(title: "mAP@K by epoch", xLabel: "epoch", yLabel: "mAP@K", series: mapSeries, yRange: 0...1).write(to: path("plots/map.svg"))
+        written.append("plots/map.svg")
+        // PR curve over Hamming radii.
+        let pr = SVGChart.Series(name: "\(bits) bits", points: r.prCurve.map { ($0.recall, $0.precision) })
+        try SVGChart(title: "Precision–recall over Hamming radius", xLabel: "recall", yLabel: "precision", series: [pr],
+                     yRange: 0...1).write(to: path("plots/pr_curve.svg"))
+        written.append("plots/pr_curve.svg")
+        // Hamming-distance histograms of relevant and irrelevant pairs (each normalised).
+        let relevantTotal = max(r.relevantPairsAtDistance.reduce(0, +), 1)
+        let irrelevant = zip(r.pairsAtDistance, r.relevantPairsAtDistance).map { $0 - $1 }
+        let irrelevantTotal = max(irrelevant.reduce(0, +), 1)
+        let histogram = [
+            SVGChart.Series(name: "relevant", points: r.relevantPairsAtDistance.enumerated().map { (Double($0), $1 / relevantTotal) }),
+            SVGChart.Series(name: "irrelevant", points: irrelevant.enumerated().map { (Double($0), $1 / irrelevantTotal) }),
+        ]
+        try SVGChart(title: "Hamming distance of query–database pairs", xLabel: "Hamming distance", yLabel: "fraction of pairs",
+                     series: histogram).write(to: path("plots/hamming_histogram.svg"))
+        written.append("plots/hamming_histogram.svg")
+        // The report.
+        var md = "# \(title)\n\n"
+        md += summary.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
+        md += "## Retrieval (final)\n\n| bits | " + ks.map { "mAP@\($0)" }.joined(separator: " | ") + " | mAP |\n"
+        md += "|---|" + ks.map { _ in "---|" }.joined() + "---|\n"
+        md += "| \(bits) | " + ks.map { String(format: "%.4f", r.mapAtK[$0]!) }.joined(separator: " | ") + String(format: " | %.4f |\n\n", r.mapAll)
+        md += "| K | " + ks.map { "\($0)" }.joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
+        md += "| precision@K | " + ks.map { String(format: "%.4f", r.precisionAtK[$0]!) }.joined(separator: " | ") + " |\n"
+        md += "| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |\n\n"
+        md += "## Plots\n\n"
+        md += "![losses](plots/losses.svg)\n\n![mAP by epoch](plots/map.svg)\n\n![PR curve](plots/pr_curve.svg)\n\n"
+        md += "![Hamming histograms](plots/hamming_histogram.svg)\n\n"
+        md += "## Files\n\n- [config.yaml](config.yaml): the resolved run config\n- [metrics.jsonl](metrics.jsonl): one line per step, epoch and evaluation\n"
+        md += "- [eval/](eval/): each evaluation with its PR curve and distance histograms\n- [checkpoints/](checkpoints/)\n\n"
+        md += "## Config\n\n```yaml\n\(config)```\n"
+        try Data(md.utf8).write(to: URL(fileURLWithPath: path("report.md")), options: .atomic)
+        written.append("report.md")
+        return written
+    }
+}
