@@ -69,7 +69,8 @@ struct DatasetRun {
         let config = self.config
         let perRank = ShardedSource.memoryPerRank(count: trainFile.count, frames: trainFile.frames, featureSize: trainFile.featureSize,
                                                   copies: copies?.copies ?? 0, worldSize: comm.size, batch: options.batchSize)
-        let budget = Int(ProcessInfo.processInfo.physicalMemory) / 2 / comm.size
+        let launch = LaunchEnvironment()
+        let budget = Int(ProcessInfo.processInfo.physicalMemory) / 2 / launch.ranksPerNode(worldSize: comm.size)
         let mode: Loading = loading == .auto ? (perRank <= budget ? .memory : .stream) : loading
         let source: BatchSource = mode == .memory
             ? try ShardedSource(features: trainFile, augmented: copies, sampler: sampler, comm: comm)
@@ -78,6 +79,7 @@ struct DatasetRun {
         if comm.isRoot {
             print("chain-train: \(config.mode.rawValue) · \(dataset.name) · \(trainFile.count) training videos × \(trainFile.frames) frames × \(trainFile.featureSize)"
                   + (copies.map { " (+\($0.copies) augmented copies)" } ?? "") + " · \(comm.size) rank(s) · \(trainer.model.store.parameterCount) parameters · \(config.bits) bits")
+            print("  launch: \(comm.size) rank(s); rank 0 on \(launch.description)")
             print("  data: \(mode.rawValue) (\(String(format: "%.1f", Double(perRank) / 1e6)) MB per rank in memory mode) · \(sampler.stepsPerEpoch) steps/epoch · evaluation: \(splits[2].videos) queries against \(splits[1].videos) database videos")
             fflush(nil)
             if pcaBaseline {   // holds the three splits in memory: for small sets
