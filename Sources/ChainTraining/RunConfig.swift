@@ -43,14 +43,22 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var sceneTemperature: Double = 0.1
         /// Scene loss on the frames of 1 or 2 views.
         public var sceneViews = 2
-        /// ConMH mode: γ and the fraction of masked frames.
-        public var reconstructionWeight: Double = 1
-        public var maskRatio: Double = 0.5
+        /// γ in chain mode: reconstruct the frames a view did not sample (0: off; docs/method.md).
+        public var reconstructionWeight: Double = 0
         enum CodingKeys: String, CodingKey {
             case contrastiveWeight = "contrastive_weight", orderWeight = "order_weight", sceneWeight = "scene_weight"
             case temperature, debias, sceneTemperature = "scene_temperature", sceneViews = "scene_views"
-            case reconstructionWeight = "reconstruction_weight", maskRatio = "mask_ratio"
+            case reconstructionWeight = "reconstruction_weight"
         }
+    }
+
+    /// ConMH mode's masking and reconstruction.
+    public struct ConMH: Codable, Equatable, Sendable {
+        /// Fraction of each view's frames hidden from the encoder.
+        public var maskRatio: Double = 0.5
+        /// γ, the weight of the masked-frame reconstruction.
+        public var reconstructionWeight: Double = 1
+        enum CodingKeys: String, CodingKey { case maskRatio = "mask_ratio", reconstructionWeight = "reconstruction_weight" }
     }
 
     public struct Training: Codable, Equatable, Sendable {
@@ -98,6 +106,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var model = Model()
     public var views = Views()
     public var objectives = Objectives()
+    public var conmh = ConMH()
     public var training = Training()
     public var checkpoints = Checkpoints()
     public var evaluation = Evaluation()
@@ -242,7 +251,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try require(objectives.sceneViews == 1 || objectives.sceneViews == 2, "objectives.scene_views must be 1 or 2 (got \(objectives.sceneViews))")
         try require(objectives.contrastiveWeight >= 0 && objectives.orderWeight >= 0 && objectives.sceneWeight >= 0,
                     "objective weights must be non-negative")
-        try require(objectives.maskRatio >= 0 && objectives.maskRatio < 1, "objectives.mask_ratio must be in [0, 1) (got \(objectives.maskRatio))")
+        try require(conmh.maskRatio >= 0 && conmh.maskRatio < 1, "conmh.mask_ratio must be in [0, 1) (got \(conmh.maskRatio))")
+        try require(objectives.reconstructionWeight >= 0 && conmh.reconstructionWeight >= 0, "reconstruction weights must be non-negative")
         try require(training.epochs >= 1, "training.epochs must be positive (got \(training.epochs))")
         try require(training.batch >= 1, "training.batch must be positive (got \(training.batch))")
         try require(training.lr > 0, "training.lr must be positive (got \(training.lr))")
@@ -261,8 +271,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if model.mode == "conmh" {
             c = CHAINConfig.conmh(featureSize: featureSize, frames: frames, bits: model.bits, modelSize: model.width,
                                   layers: model.layers, heads: model.heads, headSize: headSize, ffnSize: model.ffn)
-            c.conmh.reconstructionWeight = Float(objectives.reconstructionWeight)
-            c.conmh.maskRatio = Float(objectives.maskRatio)
+            c.conmh.reconstructionWeight = Float(conmh.reconstructionWeight)
+            c.conmh.maskRatio = Float(conmh.maskRatio)
         } else {
             c = CHAINConfig(featureSize: featureSize, maxFrames: frames, bits: model.bits, modelSize: model.width,
                             layers: model.layers, heads: model.heads, ffnSize: model.ffn, viewFrames: views.frames)

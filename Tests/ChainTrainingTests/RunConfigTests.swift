@@ -80,7 +80,7 @@ final class RunConfigTests: XCTestCase {
         XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["model.heads=3"]) }.contains("not divisible by model.heads 3"))
         XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["training.loading=disk"]) }.contains("training.loading must be auto, memory or stream"))
         let typo = try write("trainig: { epochs: 3 }\n")
-        XCTAssertTrue(message { try RunConfig.resolve(path: typo, overrides: []) }.contains("unknown key 'trainig' (valid: checkpoints, dataset, evaluation"))
+        XCTAssertTrue(message { try RunConfig.resolve(path: typo, overrides: []) }.contains("unknown key 'trainig' (valid: checkpoints, conmh, dataset, evaluation"))
         let nested = try write("training: { epochz: 3 }\n")
         XCTAssertTrue(message { try RunConfig.resolve(path: nested, overrides: []) }.contains("unknown key 'training.epochz'"))
         let list = try write("- 1\n- 2\n")
