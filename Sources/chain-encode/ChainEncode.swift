@@ -12,9 +12,7 @@ struct ChainEncode: ParsableCommand {
         commandName: "chain-encode",
         abstract: "Encode a feature file (N × T × F) into a code file with a trained checkpoint.",
         discussion: """
-            The code file is HDF5: dataset `codes`, uint8, shape (N, bits/8), packed most-significant
-            bit first (numpy.packbits(codes > 0, axis=1)), attribute `bits`. Under mpirun the videos
-            are encoded by all ranks; rank 0 writes the file.
+            The code file is HDF5: dataset `codes`, uint8, shape (N, bits/8), packed most-significant bit first (numpy.packbits(codes > 0, axis=1)), with an attribute `bits`. Under mpirun the videos are encoded by all ranks, and rank 0 writes the file.
             """)
 
     @Option(help: "Checkpoint (runs/<name>/checkpoints/checkpoint-*.h5).") var checkpoint: String

@@ -12,12 +12,14 @@ struct ChainEval: ParsableCommand {
         commandName: "chain-eval",
         abstract: "mAP@K, mAP, precision/recall@K and the PR curve of Hamming ranking.",
         discussion: """
-            With a model:  chain-eval --config configs/mmnist.yaml --checkpoint runs/mmnist/checkpoints/checkpoint-….h5
-              (database and queries come from the config's dataset; encoding is spread over the ranks
-              under mpirun; the ranking runs on rank 0).
-            With codes:    chain-eval --db-codes A.h5 --query-codes B.h5 --db-labels L1 --query-labels L2
-            Ranking: by Hamming distance, ties broken by database index. mAP@K divides by K, as the
-            field's public code does (docs/evaluation.md).
+            With a model:
+              chain-eval --config configs/mmnist.yaml --checkpoint runs/mmnist/checkpoints/checkpoint-….h5
+            Database and queries come from the config's dataset. Under mpirun the encoding is spread over the ranks; the ranking runs on rank 0.
+
+            With codes:
+              chain-eval --db-codes A.h5 --query-codes B.h5 --db-labels L1 --query-labels L2
+
+            Ranking is by Hamming distance, ties broken by database index. mAP@K divides by K, as the field's public code does (docs/evaluation.md).
             """)
 
     @Option(help: "Run config (or dataset config) naming the dataset to evaluate on.") var config: String?

@@ -19,16 +19,14 @@ struct ChainTrain: ParsableCommand {
         commandName: "chain-train",
         abstract: "Train CHAIN on a dataset and report retrieval mAP.",
         discussion: """
-            With no arguments, generates (once) a small synthetic dataset in runs/default/data and
-            trains CHAIN on it for 6 epochs (a few minutes on 2 cores). With --config (a dataset
-            YAML, see configs/datasets/) or --data, trains on that dataset. Run directly for one
-            process, or under MPI for data-parallel training:
+            With no arguments, generates (once) a small synthetic dataset in runs/default/data and trains CHAIN on it for 6 epochs (a few minutes on 2 cores). With --config (a run config in configs/, or a dataset config in configs/datasets/) it trains on that dataset; section.key=value arguments override any setting of the run config.
+
+            Examples:
               chain-train
-              chain-train --config configs/datasets/mmnist.yaml --epochs 60
-              mpirun -np 4 chain-train --config configs/datasets/ucf101.yaml --resume auto
-            The global batch is split evenly over the ranks, so any world size that divides it
-            trains the same model. SIGTERM/SIGUSR1 write a checkpoint and exit with status 75;
-            --resume auto continues exactly. --toy runs the engine's frame-order toy task.
+              chain-train --config configs/mmnist.yaml model.bits=32
+              launch/mpirun-local 4 --config configs/ucf101.yaml --resume auto
+
+            Run directly for one process, or under MPI for data-parallel training. The global batch is split evenly over the ranks, so any world size that divides it trains the same model. SIGTERM or SIGUSR1 writes a checkpoint and exits with status 75; --resume auto continues exactly. The run folder gets config.yaml, metrics.jsonl, eval/, plots/, report.md and checkpoints/. --toy runs the engine's frame-order toy task instead.
             """)
 
     @Argument(help: ArgumentHelp("Overrides of the run config, section.key=value (e.g. model.bits=32 training.epochs=60).",
