@@ -219,12 +219,14 @@ public final class Trainer {
     /// Binary codes of every video of a feature file, encoded by all ranks together (rank r
     /// encodes the contiguous share r of the file) and gathered: every rank gets all codes.
     /// Collective; a read error on any rank is thrown on every rank.
-    public func encodeDistributed(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
+    /// `progress(done, share)` is called on every rank after each batch of its own share.
+    public func encodeDistributed(_ file: FeatureFile, batchSize: Int = 64,
+                                  progress: ((_ done: Int, _ share: Int) -> Void)? = nil) throws -> PackedCodes {
         let bits = model.config.bits
         let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
         var mine = [Float](repeating: 0, count: max(1, share.count * bits))
         var failure: Error?
-        do { try encode(file, videos: share, batchSize: batchSize, into: &mine) } catch { failure = error }
+        do { try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) } catch { failure = error }
         if comm.allReduce(failure == nil ? 0 : 1, .max) > 0 {
             throw failure ?? DataError("\(file.path): another rank could not encode its share")
         }
@@ -237,7 +239,8 @@ public final class Trainer {
     }
 
     /// Codes (±1 floats) of `videos` of `file`, `batchSize` at a time.
-    func encode(_ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float]) throws {
+    func encode(_ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float],
+                progress: ((Int, Int) -> Void)? = nil) throws {
         let bits = model.config.bits
         guard !videos.isEmpty else { return }
         let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames)
@@ -250,6 +253,7 @@ public final class Trainer {
                 try file.checkFinite(buffer.pointer, videos: Array(first..<(first + n)))
                 model.encode(buffer.pointer, batch: n, encoding, codes: out.baseAddress! + (first - videos.lowerBound) * bits)
                 first += n
+                progress?(first - videos.lowerBound, videos.count)
             }
         }
     }

@@ -105,10 +105,23 @@ struct DatasetRun {
         let queryFile = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
         let databaseFile = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
         /// Encoding is spread over all ranks; the ranking runs on rank 0.
+        /// Rank 0 reports encoding progress (its share) every 10% on large sets.
+        func reporter(_ what: String) -> ((Int, Int) -> Void)? {
+            guard comm.isRoot else { return nil }
+            var next = 0.1
+            return { done, share in
+                guard share >= 2_000 else { return }
+                let fraction = Double(done) / Double(share)
+                if fraction >= next || done == share {
+                    print("  encoding \(what): " + String(format: "%3.0f%%", 100 * fraction)); fflush(nil)
+                    while next <= fraction { next += 0.1 }
+                }
+            }
+        }
         func evaluate() throws -> RetrievalEvaluation.Result? {
-            let queryCodes = try trainer.encodeDistributed(queryFile)
+            let queryCodes = try trainer.encodeDistributed(queryFile, progress: reporter("queries"))
             let databaseCodes = queryFile.path == databaseFile.path && queryFile.key == databaseFile.key
-                ? queryCodes : try trainer.encodeDistributed(databaseFile)
+                ? queryCodes : try trainer.encodeDistributed(databaseFile, progress: reporter("database"))
             guard comm.isRoot else { return nil }
             return RetrievalEvaluation.evaluate(queries: queryCodes, database: databaseCodes, queryLabels: splits[2].labels!,
                                                 databaseLabels: splits[1].labels!, topK: topK)
