@@ -37,8 +37,8 @@ struct ChainEncode: ParsableCommand {
             let codes = try trainer.encodeDistributed(file)
             if comm.isRoot {
                 try CodeFile.write(codes, to: out, attributes: ["checkpoint": checkpoint, "features": features, "mode": run.model.mode])
-                print(String(format: "%@: %d codes of %d bits from %@ (%.1f s, %d rank(s))", out, codes.count, codes.bits, features,
-                             Date().timeIntervalSince(start), comm.size))
+                print("\(out): \(codes.count) codes of \(codes.bits) bits from \(features) ("
+                      + String(format: "%.1f s", Date().timeIntervalSince(start)) + ", \(comm.size) rank(s))")
             }
         } catch {
             FileHandle.standardError.write(Data("chain-encode: \(error)\n".utf8))
