@@ -9,10 +9,10 @@ import Foundation
 
 /// `chain-train`: the training entry point.
 ///
-/// With `--data`, trains CHAIN (or ConMH mode) on a dataset in the public layout and
-/// reports retrieval mAP. Without it, trains the engine's built-in toy task — recovering
-/// the order of shuffled frames — so every piece of the engine runs in seconds. Both run
-/// data-parallel under MPI. (YAML configs, checkpoints and resume arrive with issues 5 and 7.)
+/// Resolves a run config (YAML file, shorthand flags, section.key=value overrides), trains
+/// CHAIN (or ConMH mode) data-parallel under MPI with checkpoints and exact resume, and
+/// evaluates; with no arguments, on a generated synthetic set. `--toy` runs the engine's
+/// frame-order toy task instead.
 @main
 struct ChainTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
