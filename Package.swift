@@ -50,7 +50,6 @@ let package = Package(
         // Executables.
         .executableTarget(name: "ChainTrainTool", dependencies: [
             "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainData", "ChainReport",
-            .product(name: "Yams", package: "Yams"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-train"),
         .executableTarget(name: "ChainDataTool", dependencies: [

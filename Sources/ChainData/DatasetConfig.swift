@@ -111,6 +111,14 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
         return config
     }
 
+    /// Whether a YAML file describes a dataset (it names train/database/query files) rather
+    /// than a training run.
+    public static func isDatasetConfig(_ path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+              let mapping = (try? Yams.load(yaml: text)) as? [String: Any] else { return false }
+        return mapping["train"] != nil || mapping["query"] != nil || mapping["database"] != nil
+    }
+
     /// The YAML text of this config.
     public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 

@@ -5,10 +5,12 @@ public enum HammingSearch {
         precondition(queries.bits == database.bits, "codes differ in length")
         let bits = database.bits
         var perDistance = [[Int]](repeating: [], count: bits + 1)
-        let (words, q) = queries.wordLayout(), (_, db) = database.wordLayout()
+        let one = PackedCodes(count: 1, bits: bits,
+                              bytes: Array(queries.bytes[(query * queries.bytesPerCode)..<((query + 1) * queries.bytesPerCode)]))
+        let (words, q) = one.wordLayout(), (_, db) = database.wordLayout()
         for j in 0..<database.count {
             var d = 0
-            for w in 0..<words { d += (q[query * words + w] ^ db[j * words + w]).nonzeroBitCount }
+            for w in 0..<words { d += (q[w] ^ db[j * words + w]).nonzeroBitCount }
             if perDistance[d].count < count { perDistance[d].append(j) }   // index order within a distance
         }
         var out: [(index: Int, distance: Int)] = []

@@ -76,8 +76,7 @@ public enum RetrievalEvaluation {
         let queryClasses = (0..<queries.count).map { i in (0..<queryLabels.classes).filter { queryLabels.values[i * queryLabels.classes + $0] != 0 } }
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             // Per-thread buffers, reused for every query of the chunk.
-            var count = [Int](repeating: 0, count: bits + 2), relevantCount = count
-            var start = count, relevantStart = count
+            var start = [Int](repeating: 0, count: bits + 1), relevantStart = start
             // Relevant items: distance, and the items / relevant items at that distance with a smaller index.
             var hitDistance = [Int32](repeating: 0, count: max(n, 1))
             var hitSeen = [Int64](repeating: 0, count: max(n, 1)), hitSeenRelevant = hitSeen
@@ -97,11 +96,10 @@ public enum RetrievalEvaluation {
                                                            excludeSelf ? Int64(qi) : -1, &counts, &relevantCounts, Int64(bits + 1), &lanes,
                                                            &hitDistance, &hitSeen, &hitSeenRelevant))
                 for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = 0 } }
-                for b in 0...bits { count[b] = Int(counts[b]); relevantCount[b] = Int(relevantCounts[b]) }
                 var total = 0, totalRelevant = 0
                 for b in 0...bits {
                     start[b] = total; relevantStart[b] = totalRelevant
-                    total += count[b]; totalRelevant += relevantCount[b]
+                    total += Int(counts[b]); totalRelevant += Int(relevantCounts[b])
                 }
                 var precisionSum = 0.0
                 for h in 0..<relevantFound {
@@ -123,7 +121,7 @@ public enum RetrievalEvaluation {
                 row[perK] = totalRelevant > 0 ? precisionSum / Double(totalRelevant) : 0
                 var retrieved = 0, relevantRetrieved = 0
                 for b in 0...bits {
-                    retrieved += count[b]; relevantRetrieved += relevantCount[b]
+                    retrieved += Int(counts[b]); relevantRetrieved += Int(relevantCounts[b])
                     row[perK + 1 + 2 * b] = Double(retrieved)
                     row[perK + 2 + 2 * b] = Double(relevantRetrieved)
                 }

@@ -54,21 +54,10 @@ public final class CheckpointManager {
         self.mustMatch = mustMatch; self.comm = comm; self.stop = stop; self.log = log
     }
 
-    /// Runs `body` on rank 0 and broadcasts whether it threw: every rank returns, or every
-    /// rank throws the same error.
-    func onRoot(_ body: () throws -> Void) throws {
-        var status: [UInt8] = []
-        if comm.isRoot {
-            do { try body() } catch { status = Array("\(error)".utf8) }
-        }
-        comm.broadcast(&status)
-        if !status.isEmpty { throw DataError(String(decoding: status, as: UTF8.self)) }
-    }
-
     /// Applies the resume mode; returns the position to start from.
     public func start(_ trainer: Trainer, resume: Resume) throws -> DistributedSampler.Position {
         var found: Checkpoint?
-        try onRoot {
+        try comm.onRoot {
             switch resume {
             case .none:
                 if let existing = Checkpoint.list(in: directory).first {
@@ -128,7 +117,7 @@ public final class CheckpointManager {
     public func save(_ trainer: Trainer, _ event: Trainer.StepEvent) throws {
         let checkpoint = trainer.checkpoint(after: event, settings: settings, config: configText)
         let path = (directory as NSString).appendingPathComponent(Checkpoint.fileName(globalStep: event.globalStep))
-        try onRoot {
+        try comm.onRoot {
             try checkpoint!.write(to: path)
             Checkpoint.prune(directory, keep: keep)
         }

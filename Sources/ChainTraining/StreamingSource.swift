@@ -31,19 +31,18 @@ public final class StreamingSource: BatchSource {
     public func featureStandardDeviation() throws -> [Float] {
         var sum = [Double](repeating: 0, count: featureSize), squares = sum
         let range = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: count)
-        let sample = momentSample(count: count).filter { range.contains($0) }
+        let everyone = momentSample(count: count)
+        let sample = everyone.filter { range.contains($0) }
         let buffer = Tensor(shape: [1, frames * featureSize])
-        var failure: Error?
-        do {
+        try comm.everyRank({
             for v in sample {
                 try file.read(first: v, count: 1, into: buffer.pointer)
                 accumulateMoments(buffer.pointer, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
             }
-        } catch { failure = error }
-        if comm.allReduce(failure == nil ? 0 : 1, .max) > 0 { throw failure ?? DataError("\(file.path): another rank could not read") }
+        }, elsewhere: DataError("\(file.path): another rank could not read"))
         sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-        return standardDeviation(sum: sum, squares: squares, rows: momentSample(count: count).count * frames)
+        return standardDeviation(sum: sum, squares: squares, rows: everyone.count * frames)
     }
 
     public func startEpoch(order: [Int], firstStep: Int) throws {

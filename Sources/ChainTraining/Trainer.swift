@@ -225,11 +225,8 @@ public final class Trainer {
         let bits = model.config.bits
         let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
         var mine = [Float](repeating: 0, count: max(1, share.count * bits))
-        var failure: Error?
-        do { try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) } catch { failure = error }
-        if comm.allReduce(failure == nil ? 0 : 1, .max) > 0 {
-            throw failure ?? DataError("\(file.path): another rank could not encode its share")
-        }
+        try comm.everyRank({ try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) },
+                           elsewhere: DataError("\(file.path): another rank could not encode its share"))
         let counts = (0..<comm.size).map { ShardedSource.shard(rank: $0, worldSize: comm.size, count: file.count).count * bits }
         var all = [Float](repeating: 0, count: file.count * bits)
         mine.withUnsafeBufferPointer { m in
@@ -261,20 +258,9 @@ public final class Trainer {
     /// Binary codes of every video of a feature file, read `batchSize` videos at a time
     /// (the file is never held in memory whole).
     public func encode(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
-        let bits = model.config.bits
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames)
-        var codes = [Float](repeating: 0, count: file.count * bits)
-        let buffer = Tensor(shape: [min(batchSize, file.count), file.frames * file.featureSize])
-        try codes.withUnsafeMutableBufferPointer { out in
-            var first = 0
-            while first < file.count {
-                let n = min(batchSize, file.count - first)
-                try file.read(first: first, count: n, into: buffer.pointer)
-                model.encode(buffer.pointer, batch: n, encoding, codes: out.baseAddress! + first * bits)
-                first += n
-            }
-        }
-        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: bits) }
+        var codes = [Float](repeating: 0, count: max(1, file.count * model.config.bits))
+        try encode(file, videos: 0..<file.count, batchSize: batchSize, into: &codes)
+        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: model.config.bits) }
     }
 
     /// Binary codes of every video of `data` (un-augmented, all frames).

@@ -59,12 +59,4 @@ public struct VideoSet: Sendable {
         let sub = labels.map { l in LabelMatrix(rows: indices.count, classes: l.classes, values: indices.flatMap { Array(l.row($0)) }) }
         return VideoSet(features: out, count: indices.count, frames: frames, featureSize: featureSize, labels: sub, name: name)
     }
-
-    /// Per-feature standard deviation over all frames (scales the augmentation noise).
-    public func featureStandardDeviation() -> [Float] {
-        var mean = [Double](repeating: 0, count: featureSize), square = mean
-        let rows = count * frames
-        for r in 0..<rows { for k in 0..<featureSize { let v = Double(features[r * featureSize + k]); mean[k] += v; square[k] += v * v } }
-        return (0..<featureSize).map { k in Float(max(square[k] / Double(rows) - (mean[k] / Double(rows)) * (mean[k] / Double(rows)), 0).squareRoot()) }
-    }
 }

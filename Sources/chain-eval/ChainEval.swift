@@ -124,7 +124,7 @@ struct ChainEval: ParsableCommand {
 
     /// A dataset config directly, or the one a run config names.
     func datasetConfig(_ path: String) throws -> DatasetConfig {
-        if let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }), text.contains("query:") {
+        if DatasetConfig.isDatasetConfig(path) {
             return try DatasetConfig.load(path: path, rootOverride: root)
         }
         let run = try RunConfig.resolve(path: path, overrides: [])

@@ -77,7 +77,7 @@ struct ChainTrain: ParsableCommand {
         var file = configPath
         var shorthand: [String] = []
         // A dataset config given directly becomes the run's dataset (with default settings).
-        if let path = configPath, DefaultRun.isDatasetConfig(path) {
+        if let path = configPath, DatasetConfig.isDatasetConfig(path) {
             file = nil
             shorthand.append("dataset=\(URL(fileURLWithPath: path).standardizedFileURL.path)")
             shorthand.append("training.epochs=50")

@@ -1,7 +1,6 @@
 import ChainData
 import ChainDistributed
 import Foundation
-import Yams
 
 /// What `chain-train` with no arguments trains on: a small synthetic dataset, generated
 /// once into runs/default/data by rank 0 and reused afterwards (if it still validates).
@@ -11,30 +10,18 @@ enum DefaultRun {
     /// The dataset config, generating the files first when needed (collective).
     static func dataset(_ comm: Communicator) throws -> DatasetConfig {
         let path = (dataDirectory as NSString).appendingPathComponent("synth.yaml")
-        var status: [UInt8] = []
-        if comm.isRoot {
-            do {
-                let existing = try? DatasetConfig.load(path: path, environment: [:])
-                if existing == nil || (try? DatasetValidator(config: existing!, scanValues: false).validate()) == nil {
-                    var o = SyntheticVideos.Options()
-                    o.name = "synth"; o.videos = 1000; o.queries = 200; o.classes = 10; o.frames = 25; o.featureSize = 512; o.seed = 1
-                    print("chain-train: no dataset given; generating the built-in synthetic set in \(dataDirectory) "
-                          + "(\(o.videos) training videos, \(o.queries) queries, \(o.classes) classes, \(o.frames) × \(o.featureSize))")
-                    fflush(nil)
-                    try SyntheticVideos(o).write(to: dataDirectory)
-                }
-            } catch { status = Array("\(error)".utf8) }
+        try comm.onRoot {
+            let existing = try? DatasetConfig.load(path: path, environment: [:])
+            if existing == nil || (try? DatasetValidator(config: existing!, scanValues: false).validate()) == nil {
+                var o = SyntheticVideos.Options()
+                o.name = "synth"; o.videos = 1000; o.queries = 200; o.classes = 10; o.frames = 25; o.featureSize = 512; o.seed = 1
+                print("chain-train: no dataset given; generating the built-in synthetic set in \(dataDirectory) "
+                      + "(\(o.videos) training videos, \(o.queries) queries, \(o.classes) classes, \(o.frames) × \(o.featureSize))")
+                fflush(nil)
+                try SyntheticVideos(o).write(to: dataDirectory)
+            }
         }
-        comm.broadcast(&status)
-        if !status.isEmpty { throw DataError(String(decoding: status, as: UTF8.self)) }
         return try DatasetConfig.load(path: path, environment: [:])
-    }
-
-    /// Whether a YAML file describes a dataset (train/database/query files) rather than a run.
-    static func isDatasetConfig(_ path: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
-              let mapping = (try? Yams.load(yaml: text)) as? [String: Any] else { return false }
-        return mapping["train"] != nil || mapping["query"] != nil || mapping["database"] != nil
     }
 
     /// runs/<dataset>; the built-in run gets a fresh timestamped folder each time, so running

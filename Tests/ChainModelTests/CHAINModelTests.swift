@@ -75,6 +75,25 @@ final class CHAINModelTests: XCTestCase {
         XCTAssertTrue(r.passed, "\(r)")
     }
 
+    /// A model with a decoder for whole-objective gradient checks: the hash LayerNorm's gain
+    /// at 0.3 (every h inside hard-tanh's smooth region) and a step on 3 fixed synthetic
+    /// videos (video seed = seed + 1, step seed = seed + 2).
+    func decoderFixture(_ config: CHAINConfig, seed: UInt64, frames: Int) -> (CHAINModel, () -> CHAINTrainingStep.Losses) {
+        let model = CHAINModel(config: config, seed: seed)
+        XCTAssertNotNil(model.store.parameter(named: "decoder.mask_token"))
+        let gain = model.store.value(model.hash.norm.gamma!)
+        for k in 0..<config.bits { gain[k] = 0.3 }
+        let batch = 3
+        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: seed + 1)
+        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        return (model, {
+            var rng = Philox(seed: seed + 2)
+            return videos.withUnsafeBufferPointer {
+                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: SingleProcessExchange())
+            }
+        })
+    }
+
     /// CHAIN with the reconstruction task (γ > 0): the decoder rebuilds the frames each view
     /// did not sample from the view's frame codes. Whole objective against finite differences.
     func testWholeModelGradientWithReconstruction() {
@@ -83,19 +102,7 @@ final class CHAINModelTests: XCTestCase {
         config.sceneWeight = 0
         config.reconstructionWeight = 0.7
         config.conmh.decoderWidth = 12; config.conmh.decoderHeads = 2
-        let model = CHAINModel(config: config, seed: 21)
-        XCTAssertNotNil(model.store.parameter(named: "decoder.mask_token"))
-        let gain = model.store.value(model.hash.norm.gamma!)
-        for k in 0..<config.bits { gain[k] = 0.3 }
-        let batch = 3, frames = 12
-        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 22)
-        let step = CHAINTrainingStep(model: model, maxBatch: batch)
-        func run() -> CHAINTrainingStep.Losses {
-            var rng = Philox(seed: 23)
-            return videos.withUnsafeBufferPointer {
-                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: SingleProcessExchange())
-            }
-        }
+        let (model, run) = decoderFixture(config, seed: 21, frames: 12)
         model.store.zeroGradients()
         let losses = run()
         XCTAssertGreaterThan(losses.reconstruction, 0)
@@ -103,15 +110,11 @@ final class CHAINModelTests: XCTestCase {
         let r = GradientCheck(epsilon: 3e-3).checkParameters(model.store, perParameter: 6) { run().total }
         XCTAssertTrue(r.passed, "\(r)")
         // The encoder is reached through the codes of the sampled frames.
-        model.store.zeroGradients()
         config.contrastiveWeight = 0
-        let only = CHAINModel(config: { var c = config; c.orderWeight = 0; return c }(), seed: 21)
-        let onlyStep = CHAINTrainingStep(model: only, maxBatch: batch)
+        config.orderWeight = 0
+        let (only, onlyRun) = decoderFixture(config, seed: 21, frames: 12)
         only.store.zeroGradients()
-        var rng = Philox(seed: 23)
-        let l = videos.withUnsafeBufferPointer {
-            onlyStep.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: SingleProcessExchange())
-        }
+        let l = onlyRun()
         XCTAssertEqual(l.total, 0.7 * l.reconstruction, accuracy: 1e-6)
         let projection = only.store.parameter(named: "encoder.proj.weight")!
         XCTAssertGreaterThan((0..<projection.count).map { abs(only.store.gradient(projection)[$0]) }.max()!, 0)
@@ -162,19 +165,7 @@ final class CHAINModelTests: XCTestCase {
     func testConMHWholeModelGradient() {
         var config = conmhConfig()
         config.hashActivation = .hardTanh
-        let model = CHAINModel(config: config, seed: 11)
-        XCTAssertNotNil(model.store.parameter(named: "decoder.mask_token"))
-        let gain = model.store.value(model.hash.norm.gamma!)
-        for k in 0..<config.bits { gain[k] = 0.3 }
-        let batch = 3, frames = 8
-        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 12)
-        let step = CHAINTrainingStep(model: model, maxBatch: batch)
-        func run() -> CHAINTrainingStep.Losses {
-            var rng = Philox(seed: 13)
-            return videos.withUnsafeBufferPointer {
-                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: SingleProcessExchange())
-            }
-        }
+        let (model, run) = decoderFixture(config, seed: 11, frames: 8)
         model.store.zeroGradients()
         let losses = run()
         XCTAssertGreaterThan(losses.reconstruction, 0)
