@@ -33,8 +33,8 @@ let package = Package(
 
         // Engine.
         .target(name: "CKernels"),
-        .target(name: "ChainNumerics", dependencies: ["COpenBLAS"]),
-        .target(name: "ChainNN", dependencies: ["ChainNumerics"]),
+        .target(name: "ChainNumerics", dependencies: ["COpenBLAS", "CKernels"]),
+        .target(name: "ChainNN", dependencies: ["ChainNumerics", "CKernels"]),
         .target(name: "ChainModel", dependencies: ["ChainNN"]),
         .target(name: "ChainStorage", dependencies: ["CHDF5"]),
         .target(name: "ChainData", dependencies: ["ChainStorage", "ChainNumerics", "CZlib",
@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-search"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
-            "ChainNN", "ChainData", "ChainEvaluation",
+            "ChainNN", "ChainModel", "ChainData", "ChainEvaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).

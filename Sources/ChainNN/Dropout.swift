@@ -1,3 +1,4 @@
+import CKernels
 import ChainNumerics
 
 /// Inverted dropout: keeps each element with probability 1−p and scales it by 1/(1−p).
@@ -19,9 +20,16 @@ public struct Dropout: Sendable {
     /// Draws a mask and applies it in place: x ⊙= mask.
     public func forward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count: Int,
                         rng: inout Philox) {
-        let keep = 1 - probability, scale = 1 / keep
-        for i in 0..<count { mask[i] = rng.nextUniform() < keep ? scale : 0 }
+        drawMask(mask, count: count, rng: &rng)
         VectorMath.multiply(x, mask, x, count: count)
+    }
+
+    /// mask[i] = 1/(1−p) where the i-th uniform of `rng` is below 1−p, else 0 (the same numbers
+    /// as `rng.nextUniform()` drawn `count` times, computed by a vectorised C kernel).
+    public func drawMask(_ mask: UnsafeMutablePointer<Float>, count: Int, rng: inout Philox) {
+        let keep = 1 - probability
+        chain_dropout_mask(rng.state.seed, rng.state.stream, rng.state.position, Int64(count), keep, 1 / keep, mask)
+        rng.skip(count)
     }
 
     /// dx = dy ⊙ mask, in place.

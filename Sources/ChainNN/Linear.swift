@@ -51,4 +51,30 @@ public struct Linear: Sendable {
                       beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize)
         }
     }
+
+    /// `forward` with the rows split over `workers` threads (one BLAS thread each).
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+                        _ params: ParameterStore, workers: Int) {
+        Parallel.forEach(min(workers, max(rows, 1))) { w in
+            let r = Parallel.share(w, of: min(workers, rows), total: rows)
+            forward(x + r.lowerBound * inputSize, y + r.lowerBound * outputSize, rows: r.count, params)
+        }
+    }
+
+    /// The parameter half of `backward` (dW += dyᵀ·x, db += Σ_rows dy) with dW's input columns
+    /// split over `workers` threads: each writes its own columns, so nothing is reduced.
+    public func backwardParameters(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int,
+                                   _ params: ParameterStore, workers: Int) {
+        let parts = min(workers, inputSize)
+        Parallel.forEach(parts) { w in
+            let columns = Parallel.share(w, of: parts, total: inputSize)
+            BLAS.gemm(transposeA: true, m: outputSize, n: columns.count, k: rows,
+                      a: dy, lda: outputSize, b: x + columns.lowerBound, ldb: inputSize,
+                      beta: 1, c: params.gradient(weight) + columns.lowerBound, ldc: inputSize)
+        }
+        if let bias {
+            let db = params.gradient(bias)
+            for r in 0..<rows { VectorMath.add(dy + r * outputSize, into: db, count: outputSize) }
+        }
+    }
 }

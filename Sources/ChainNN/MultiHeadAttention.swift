@@ -45,27 +45,28 @@ public struct MultiHeadAttention: Sendable {
             context = Tensor(shape: [rows, inner])
             dQKV = Tensor(shape: [rows, 3 * inner])
             dContext = Tensor(shape: [rows, inner])
-            scratch = Tensor(shape: [seqLen * seqLen])
+            scratch = Tensor(shape: [layer.core.scratchCount(seqLen: seqLen)])
         }
     }
 
-    /// y[batch·seqLen, d] = attention(x). `training` enables dropout (drawn from `rng`).
+    /// y[batch·seqLen, d] = attention(x). `training` enables dropout (drawn from `random`,
+    /// whose slice covers these `batch` sequences).
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         keyPadding: UnsafePointer<Bool>?, _ a: Activations, _ params: ParameterStore,
-                        rng: inout Philox, training: Bool) {
+                        random: inout SequenceRandom, training: Bool) {
         precondition(batch <= a.maxBatch, "attention batch \(batch) exceeds capacity \(a.maxBatch)")
         let rows = batch * a.seqLen
         inProjection.forward(x, a.qkv.pointer, rows: rows, params)
         var mask: UnsafePointer<Float>? = nil
         if training, dropout.isActive, let m = a.dropMask {
-            let n = batch * core.heads * a.seqLen * a.seqLen
-            let keep = 1 - dropout.probability, scale = 1 / keep
-            for i in 0..<n { m.pointer[i] = rng.nextUniform() < keep ? scale : 0 }
+            let perSequence = core.heads * a.seqLen * a.seqLen
+            var rng = random.nextDraw(valuesPerSequence: perSequence)
+            dropout.drawMask(m.pointer, count: batch * perSequence, rng: &rng)
             mask = UnsafePointer(m.pointer)
         }
         a.usedMask = mask != nil
         core.forward(qkv: a.qkv.pointer, probs: a.probs.pointer, dropMask: mask, keyPadding: keyPadding,
-                     context: a.context.pointer, batch: batch, seqLen: a.seqLen)
+                     context: a.context.pointer, scratch: a.scratch.pointer, batch: batch, seqLen: a.seqLen)
         outProjection.forward(a.context.pointer, y, rows: rows, params)
     }
 

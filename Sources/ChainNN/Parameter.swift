@@ -37,6 +37,13 @@ public struct ParameterLayout: Sendable {
     public init() {}
 
     /// Reserves a parameter; names must be unique within the model.
+    /// The flat-buffer range of the parameters added by `build` (a layer's initialiser).
+    public mutating func recordRange(_ build: (inout ParameterLayout) -> Void) -> Range<Int> {
+        let start = count
+        build(&self)
+        return start..<count
+    }
+
     public mutating func add(_ name: String, shape: [Int], initializer: Initializer,
                              decays: Bool = true) -> Parameter {
         precondition(!parameters.contains { $0.name == name }, "duplicate parameter name \(name)")
@@ -63,6 +70,23 @@ public final class ParameterStore: @unchecked Sendable {
         self.layout = layout
         values = Tensor(shape: [layout.count])
         gradients = Tensor(shape: [layout.count])
+    }
+
+    /// A store that reads `other`'s parameter values (the same buffer) but accumulates into a
+    /// gradient buffer of its own, zeroed: what a worker thread uses for its share of a batch
+    /// before the workers' gradients are summed.
+    public init(sharingValuesOf other: ParameterStore) {
+        layout = other.layout
+        values = other.values
+        gradients = Tensor(shape: [other.layout.count])
+    }
+
+    /// Adds `other`'s gradients in `range` (of the flat buffer) into this store's, and zeroes
+    /// them in `other`.
+    public func accumulateGradients(from other: ParameterStore, range: Range<Int>) {
+        let source = other.gradients.pointer + range.lowerBound
+        VectorMath.add(source, into: gradients.pointer + range.lowerBound, count: range.count)
+        source.update(repeating: 0, count: range.count)
     }
 
     /// Number of real (unpadded) parameters.

@@ -49,6 +49,7 @@ public struct TransformerBlock: Sendable {
         let mid: Tensor
         /// pre: LN2(mid). post: LN1(mid).
         let normB: Tensor
+        /// hidden: fc1's output, overwritten by GELU'(fc1 output) in forward (all backward needs).
         let hidden: Tensor, activated: Tensor, ffnOut: Tensor
         /// post only: x1 + ffn before LN2.
         let beforeNorm2: Tensor
@@ -91,9 +92,10 @@ public struct TransformerBlock: Sendable {
     }
 
     /// y = block(x) for `batch` sequences of the activations' seqLen. y must not alias x.
+    /// Dropout masks come from `random` (its slice covers these sequences).
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         keyPadding: UnsafePointer<Bool>?, _ a: Activations, _ params: ParameterStore,
-                        rng: inout Philox, training: Bool) {
+                        random: inout SequenceRandom, training: Bool) {
         let rows = batch * a.seqLen, n = rows * modelSize
         let drop = training && dropout.isActive
         a.usedDropout = drop
@@ -101,31 +103,39 @@ public struct TransformerBlock: Sendable {
         case .pre:
             norm1.forward(x, a.normA.pointer, stats: a.stats1.pointer, rows: rows, params)
             attention.forward(a.normA.pointer, a.attnOut.pointer, batch: batch, keyPadding: keyPadding,
-                              a.attention, params, rng: &rng, training: training)
-            if drop { dropout.forward(a.attnOut.pointer, mask: a.mask1!.pointer, count: n, rng: &rng) }
+                              a.attention, params, random: &random, training: training)
+            if drop { draw(a.attnOut.pointer, mask: a.mask1!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random) }
             VectorMath.add(x, a.attnOut.pointer, a.mid.pointer, count: n)
             norm2.forward(a.mid.pointer, a.normB.pointer, stats: a.stats2.pointer, rows: rows, params)
-            feedForward(a.normB.pointer, a, rows: rows, drop: drop, params, rng: &rng)
+            feedForward(a.normB.pointer, a, batch: batch, drop: drop, params, random: &random)
             VectorMath.add(a.mid.pointer, a.ffnOut.pointer, y, count: n)
         case .post:
             attention.forward(x, a.attnOut.pointer, batch: batch, keyPadding: keyPadding,
-                              a.attention, params, rng: &rng, training: training)
-            if drop { dropout.forward(a.attnOut.pointer, mask: a.mask1!.pointer, count: n, rng: &rng) }
+                              a.attention, params, random: &random, training: training)
+            if drop { draw(a.attnOut.pointer, mask: a.mask1!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random) }
             VectorMath.add(x, a.attnOut.pointer, a.mid.pointer, count: n)
             norm1.forward(a.mid.pointer, a.normB.pointer, stats: a.stats1.pointer, rows: rows, params)
-            feedForward(a.normB.pointer, a, rows: rows, drop: drop, params, rng: &rng)
+            feedForward(a.normB.pointer, a, batch: batch, drop: drop, params, random: &random)
             VectorMath.add(a.normB.pointer, a.ffnOut.pointer, a.beforeNorm2.pointer, count: n)
             norm2.forward(a.beforeNorm2.pointer, y, stats: a.stats2.pointer, rows: rows, params)
         }
     }
 
-    private func feedForward(_ input: UnsafePointer<Float>, _ a: Activations, rows: Int, drop: Bool,
-                             _ params: ParameterStore, rng: inout Philox) {
+    /// Applies this block's dropout to [batch·seqLen, width] values with the next draw of `random`.
+    private func draw(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, batch: Int, width: Int,
+                      seqLen: Int, _ random: inout SequenceRandom) {
+        var rng = random.nextDraw(valuesPerSequence: seqLen * width)
+        dropout.forward(x, mask: mask, count: batch * seqLen * width, rng: &rng)
+    }
+
+    private func feedForward(_ input: UnsafePointer<Float>, _ a: Activations, batch: Int, drop: Bool,
+                             _ params: ParameterStore, random: inout SequenceRandom) {
+        let rows = batch * a.seqLen
         fc1.forward(input, a.hidden.pointer, rows: rows, params)
-        GELU.forward(a.hidden.pointer, a.activated.pointer, count: rows * ffnSize)
-        if drop { dropout.forward(a.activated.pointer, mask: a.maskHidden!.pointer, count: rows * ffnSize, rng: &rng) }
+        GELU.forward(replacingWithDerivative: a.hidden.pointer, a.activated.pointer, count: rows * ffnSize)
+        if drop { draw(a.activated.pointer, mask: a.maskHidden!.pointer, batch: batch, width: ffnSize, seqLen: a.seqLen, &random) }
         fc2.forward(a.activated.pointer, a.ffnOut.pointer, rows: rows, params)
-        if drop { dropout.forward(a.ffnOut.pointer, mask: a.mask2!.pointer, count: rows * modelSize, rng: &rng) }
+        if drop { draw(a.ffnOut.pointer, mask: a.mask2!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random) }
     }
 
     /// Backward through the FFN: given d(ffnOut) in `dOut` (modified), accumulates
@@ -136,7 +146,7 @@ public struct TransformerBlock: Sendable {
         if a.usedDropout { dropout.backward(dOut, mask: a.mask2!.pointer, count: rows * modelSize) }
         fc2.backward(a.activated.pointer, dOut, s.dActivated.pointer, rows: rows, params)
         if a.usedDropout { dropout.backward(s.dActivated.pointer, mask: a.maskHidden!.pointer, count: rows * ffnSize) }
-        GELU.backward(a.hidden.pointer, s.dActivated.pointer, s.dHidden.pointer, count: rows * ffnSize)
+        GELU.backward(derivative: a.hidden.pointer, s.dActivated.pointer, s.dHidden.pointer, count: rows * ffnSize)
         fc1.backward(input, s.dHidden.pointer, dInput, rows: rows, params, accumulateInput: true)
     }
 

@@ -47,6 +47,13 @@ public struct EncoderConfig: Sendable, Equatable, Codable {
 
 /// A frame-sequence encoder: Linear(F → d) projection, positional embedding at an explicit
 /// per-token position, dropout, a stack of transformer blocks and an optional final LayerNorm.
+///
+/// Every operation is per token or per sequence except the parameter gradients, so a batch
+/// can be split by sequences over worker threads (`Activations(workers:)`): each worker runs
+/// the whole stack on its share with single-threaded BLAS calls and its own gradient buffer,
+/// and the buffers are summed after backward. Dropout masks are addressed by sequence
+/// (`SequenceRandom`), so results do not depend on the number of workers beyond the order of
+/// floating-point sums.
 public struct TransformerEncoder: Sendable {
     public let config: EncoderConfig
     public let projection: Linear
@@ -55,8 +62,11 @@ public struct TransformerEncoder: Sendable {
     public let finalNorm: LayerNorm?
     public let inputDropout: Dropout
     public let maskToken: Parameter?
+    /// Where this encoder's parameters lie in the flat buffer (workers' gradients are summed there).
+    public let parameterRange: Range<Int>
 
     public init(_ name: String, config c: EncoderConfig, layout: inout ParameterLayout) {
+        let start = layout.count
         config = c
         projection = Linear("\(name).proj", inputSize: c.inputSize, outputSize: c.modelSize, layout: &layout)
         positional = PositionalEmbedding("\(name).pos", kind: c.positional, maxPositions: c.maxPositions,
@@ -70,36 +80,89 @@ public struct TransformerEncoder: Sendable {
         inputDropout = Dropout(probability: c.dropout)
         maskToken = c.maskToken ? layout.add("\(name).mask_token", shape: [c.modelSize], initializer: .normal(std: 0.02),
                                              decays: false) : nil
+        parameterRange = start..<layout.count
     }
 
-    /// Everything one pass keeps for its backward pass, allocated once and reused each step.
-    public final class Activations: @unchecked Sendable {
-        public let maxBatch: Int, seqLen: Int
+    /// The buffers one worker needs for its share of a pass.
+    final class Part: @unchecked Sendable {
+        let maxBatch: Int
         /// layerInputs[0] = embedded input; layerInputs[l] = output of block l−1.
         let layerInputs: [Tensor]
         let blocks: [TransformerBlock.Activations]
         let scratch: TransformerBlock.Scratch
         let finalStats: Tensor
         let inputMask: Tensor?
-        /// The encoder output [batch·seqLen, d] of the last forward.
-        public let output: Tensor
         let dA: Tensor, dB: Tensor
-        var batch = 0
-        var usedInputDropout = false
-        var tokenMask: [Bool] = []
+        /// This part's sequences of the current pass.
+        var sequences: Range<Int> = 0..<0
 
-        public init(_ encoder: TransformerEncoder, maxBatch: Int, seqLen: Int) {
+        init(_ encoder: TransformerEncoder, maxBatch: Int, seqLen: Int) {
             self.maxBatch = maxBatch
-            self.seqLen = seqLen
             let rows = maxBatch * seqLen, d = encoder.config.modelSize
             layerInputs = (0...encoder.blocks.count).map { _ in Tensor(shape: [rows, d]) }
             blocks = encoder.blocks.map { TransformerBlock.Activations($0, maxBatch: maxBatch, seqLen: seqLen) }
             scratch = TransformerBlock.Scratch(maxRows: rows, modelSize: d, ffnSize: encoder.config.ffnSize)
             finalStats = Tensor(shape: [rows, 2])
             inputMask = encoder.inputDropout.isActive ? Tensor(shape: [rows, d]) : nil
-            output = encoder.finalNorm == nil ? layerInputs[encoder.blocks.count] : Tensor(shape: [rows, d])
             dA = Tensor(shape: [rows, d])
             dB = Tensor(shape: [rows, d])
+        }
+    }
+
+    /// Everything one pass keeps for its backward pass, allocated once and reused each step.
+    public final class Activations: @unchecked Sendable {
+        public let maxBatch: Int, seqLen: Int
+        /// Worker threads a pass is split over (1: the calling thread, BLAS threads as set).
+        public let workers: Int
+        let parts: [Part]
+        /// The encoder output [batch·seqLen, d] of the last forward.
+        public let output: Tensor
+        var batch = 0
+        var usedInputDropout = false
+        var tokenMask: [Bool] = []
+        /// Gradient buffers of workers 1..<workers (worker 0 writes to the caller's store),
+        /// for the store they were made for.
+        private var workerStores: [ParameterStore] = []
+
+        /// With `workers` > 1, BLAS should run one thread per call (`BLAS.threads = 1`): the
+        /// workers provide the parallelism.
+        public init(_ encoder: TransformerEncoder, maxBatch: Int, seqLen: Int, workers: Int = 1) {
+            precondition(workers >= 1, "encoder workers must be ≥ 1")
+            self.maxBatch = maxBatch
+            self.seqLen = seqLen
+            self.workers = min(workers, maxBatch)
+            let share = (maxBatch + self.workers - 1) / self.workers
+            parts = (0..<self.workers).map { _ in Part(encoder, maxBatch: share, seqLen: seqLen) }
+            output = Tensor(shape: [maxBatch * seqLen, encoder.config.modelSize])
+        }
+
+        /// The store worker `index` accumulates gradients into.
+        func store(_ index: Int, _ params: ParameterStore) -> ParameterStore {
+            if index == 0 { return params }
+            if workerStores.first.map({ $0.values !== params.values }) ?? true {
+                workerStores = (1..<workers).map { _ in ParameterStore(sharingValuesOf: params) }
+            }
+            return workerStores[index - 1]
+        }
+
+        /// Splits `batch` sequences over the parts; returns how many parts have work.
+        func assign(batch: Int) -> Int {
+            let active = min(workers, batch)
+            for (p, part) in parts.enumerated() {
+                part.sequences = p < active ? Parallel.share(p, of: active, total: batch) : 0..<0
+            }
+            return active
+        }
+
+        /// Sums the workers' gradients over `range` into `params` (and zeroes theirs).
+        func reduceGradients(into params: ParameterStore, range: Range<Int>) {
+            guard workers > 1, !range.isEmpty else { return }
+            let stores = (1..<workers).map { store($0, params) }
+            Parallel.forEach(workers) { w in
+                let slice = Parallel.share(w, of: workers, total: range.count)
+                let sub = (range.lowerBound + slice.lowerBound)..<(range.lowerBound + slice.upperBound)
+                for s in stores { params.accumulateGradients(from: s, range: sub) }
+            }
         }
     }
 
@@ -112,27 +175,66 @@ public struct TransformerEncoder: Sendable {
                         keyPadding: UnsafePointer<Bool>? = nil, tokenMask: UnsafePointer<Bool>? = nil,
                         _ a: Activations, _ params: ParameterStore,
                         rng: inout Philox, training: Bool) -> UnsafeMutablePointer<Float> {
+        forward(.features(features), positions: positions, batch: batch, keyPadding: keyPadding, tokenMask: tokenMask,
+                a, params, rng: &rng, training: training)
+    }
+
+    /// Like `forward(_:positions:…)`, but from rows already projected by `projection`
+    /// ([batch·seqLen, d], bias included): passes whose frames are permutations or copies of
+    /// another pass's frames project them once (see `backward(dEmbedded:)`).
+    @discardableResult
+    public func forward(embedded: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int,
+                        keyPadding: UnsafePointer<Bool>? = nil, tokenMask: UnsafePointer<Bool>? = nil,
+                        _ a: Activations, _ params: ParameterStore,
+                        rng: inout Philox, training: Bool) -> UnsafeMutablePointer<Float> {
+        forward(.embedded(embedded), positions: positions, batch: batch, keyPadding: keyPadding, tokenMask: tokenMask,
+                a, params, rng: &rng, training: training)
+    }
+
+    enum Input { case features(UnsafePointer<Float>), embedded(UnsafePointer<Float>) }
+
+    private func forward(_ input: Input, positions: UnsafePointer<Int32>, batch: Int,
+                         keyPadding: UnsafePointer<Bool>?, tokenMask: UnsafePointer<Bool>?,
+                         _ a: Activations, _ params: ParameterStore,
+                         rng: inout Philox, training: Bool) -> UnsafeMutablePointer<Float> {
         precondition(batch <= a.maxBatch, "encoder batch \(batch) exceeds capacity \(a.maxBatch)")
         precondition(tokenMask == nil || maskToken != nil, "tokenMask needs an encoder built with maskToken")
         a.batch = batch
-        let rows = batch * a.seqLen, d = config.modelSize
-        let x0 = a.layerInputs[0].pointer
-        projection.forward(features, x0, rows: rows, params)
-        a.tokenMask = tokenMask.map { Array(UnsafeBufferPointer(start: $0, count: rows)) } ?? []
-        if let token = maskToken, !a.tokenMask.isEmpty {
-            let t = params.value(token)
-            for r in 0..<rows where a.tokenMask[r] { (x0 + r * d).update(from: t, count: d) }
-        }
-        positional.forward(x0, positions: positions, rows: rows, params)
+        let t = a.seqLen, d = config.modelSize, f = config.inputSize
+        a.tokenMask = tokenMask.map { Array(UnsafeBufferPointer(start: $0, count: batch * t)) } ?? []
         a.usedInputDropout = training && inputDropout.isActive
-        if a.usedInputDropout { inputDropout.forward(x0, mask: a.inputMask!.pointer, count: rows * d, rng: &rng) }
-        for (l, block) in blocks.enumerated() {
-            block.forward(a.layerInputs[l].pointer, a.layerInputs[l + 1].pointer, batch: batch,
-                          keyPadding: keyPadding, a.blocks[l], params, rng: &rng, training: training)
-        }
-        if let finalNorm {
-            finalNorm.forward(a.layerInputs[blocks.count].pointer, a.output.pointer, stats: a.finalStats.pointer,
-                              rows: rows, params)
+        let random = training ? SequenceRandom(&rng, sequences: batch) : SequenceRandom(seed: 0, stream: 0, sequences: batch)
+        let active = a.assign(batch: batch)
+        Parallel.forEach(active) { p in
+            let part = a.parts[p], first = part.sequences.lowerBound, rows = part.sequences.count * t
+            let row0 = first * t
+            let x0 = part.layerInputs[0].pointer
+            switch input {
+            case .features(let features): projection.forward(features + row0 * f, x0, rows: rows, params)
+            case .embedded(let embedded): x0.update(from: embedded + row0 * d, count: rows * d)
+            }
+            if let token = maskToken, !a.tokenMask.isEmpty {
+                let value = params.value(token)
+                for r in 0..<rows where a.tokenMask[row0 + r] { (x0 + r * d).update(from: value, count: d) }
+            }
+            positional.forward(x0, positions: positions + row0, rows: rows, params)
+            var slice = random.slice(first: first, count: part.sequences.count)
+            if a.usedInputDropout {
+                var g = slice.nextDraw(valuesPerSequence: t * d)
+                inputDropout.forward(x0, mask: part.inputMask!.pointer, count: rows * d, rng: &g)
+            }
+            for (l, block) in blocks.enumerated() {
+                block.forward(part.layerInputs[l].pointer, part.layerInputs[l + 1].pointer, batch: part.sequences.count,
+                              keyPadding: keyPadding.map { $0 + row0 }, part.blocks[l], params,
+                              random: &slice, training: training)
+            }
+            let out = a.output.pointer + row0 * d
+            if let finalNorm {
+                finalNorm.forward(part.layerInputs[blocks.count].pointer, out, stats: part.finalStats.pointer,
+                                  rows: rows, params)
+            } else {
+                out.update(from: part.layerInputs[blocks.count].pointer, count: rows * d)
+            }
         }
         return a.output.pointer
     }
@@ -142,28 +244,56 @@ public struct TransformerEncoder: Sendable {
     public func backward(_ features: UnsafePointer<Float>, positions: UnsafePointer<Int32>,
                          dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore,
                          dFeatures: UnsafeMutablePointer<Float>? = nil) {
-        let rows = a.batch * a.seqLen, n = rows * config.modelSize
-        var dy = a.dA.pointer, dx = a.dB.pointer
-        if let finalNorm {
-            finalNorm.backward(a.layerInputs[blocks.count].pointer, dOutput, dy, stats: a.finalStats.pointer,
-                               rows: rows, params)
-        } else {
-            dy.update(from: dOutput, count: n)
-        }
-        for l in stride(from: blocks.count - 1, through: 0, by: -1) {
-            blocks[l].backward(a.layerInputs[l].pointer, dy, dx, batch: a.batch, a.blocks[l], a.scratch, params)
-            swap(&dy, &dx)
-        }
-        if a.usedInputDropout { inputDropout.backward(dy, mask: a.inputMask!.pointer, count: n) }
-        positional.backward(dy, positions: positions, rows: rows, params)
-        if let token = maskToken, !a.tokenMask.isEmpty {
-            // Masked rows took the token, not the projection: their gradient goes to the token.
-            let g = params.gradient(token), d = config.modelSize
-            for r in 0..<rows where a.tokenMask[r] {
-                VectorMath.add(dy + r * d, into: g, count: d)
-                (dy + r * d).update(repeating: 0, count: d)
+        backward(.features(features, dFeatures), positions: positions, dOutput: dOutput, a, params)
+    }
+
+    /// Backward of `forward(embedded:)`: accumulates the gradients of every parameter but the
+    /// projection's, and writes dL/d(embedded) [batch·seqLen, d] (zero on mask-token rows) for
+    /// the caller to take through `projection.backward` once for all passes sharing it.
+    public func backward(dEmbedded: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>,
+                         dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore) {
+        backward(.embedded(dEmbedded), positions: positions, dOutput: dOutput, a, params)
+    }
+
+    enum Gradient { case features(UnsafePointer<Float>, UnsafeMutablePointer<Float>?), embedded(UnsafeMutablePointer<Float>) }
+
+    private func backward(_ target: Gradient, positions: UnsafePointer<Int32>, dOutput: UnsafePointer<Float>,
+                          _ a: Activations, _ params: ParameterStore) {
+        let t = a.seqLen, d = config.modelSize, f = config.inputSize
+        let active = a.assign(batch: a.batch)
+        let stores = (0..<active).map { a.store($0, params) }
+        Parallel.forEach(active) { p in
+            let part = a.parts[p], rows = part.sequences.count * t, row0 = part.sequences.lowerBound * t
+            let store = stores[p]
+            var dy = part.dA.pointer, dx = part.dB.pointer
+            if let finalNorm {
+                finalNorm.backward(part.layerInputs[blocks.count].pointer, dOutput + row0 * d, dy,
+                                   stats: part.finalStats.pointer, rows: rows, store)
+            } else {
+                dy.update(from: dOutput + row0 * d, count: rows * d)
+            }
+            for l in stride(from: blocks.count - 1, through: 0, by: -1) {
+                blocks[l].backward(part.layerInputs[l].pointer, dy, dx, batch: part.sequences.count, part.blocks[l],
+                                   part.scratch, store)
+                swap(&dy, &dx)
+            }
+            if a.usedInputDropout { inputDropout.backward(dy, mask: part.inputMask!.pointer, count: rows * d) }
+            positional.backward(dy, positions: positions + row0, rows: rows, store)
+            if let token = maskToken, !a.tokenMask.isEmpty {
+                // Masked rows took the token, not the projection: their gradient goes to the token.
+                let g = store.gradient(token)
+                for r in 0..<rows where a.tokenMask[row0 + r] {
+                    VectorMath.add(dy + r * d, into: g, count: d)
+                    (dy + r * d).update(repeating: 0, count: d)
+                }
+            }
+            switch target {
+            case .features(let features, let dFeatures):
+                projection.backward(features + row0 * f, dy, dFeatures.map { $0 + row0 * f }, rows: rows, store)
+            case .embedded(let dEmbedded):
+                (dEmbedded + row0 * d).update(from: dy, count: rows * d)
             }
         }
-        projection.backward(features, dy, dFeatures, rows: rows, params)
+        a.reduceGradients(into: params, range: parameterRange)
     }
 }

@@ -62,6 +62,13 @@ public struct Philox: RandomNumberGenerator, Sendable {
         UInt64(next32()) << 32 | UInt64(next32())
     }
 
+    /// Moves past the next `count` words without drawing them (kernels that read the stream
+    /// by position, such as dropout masks, use this to consume what they read).
+    public mutating func skip(_ count: Int) {
+        precondition(count >= 0)
+        state.position &+= UInt64(count)
+    }
+
     /// Uniform in [0, 1), 24 random bits.
     public mutating func nextUniform() -> Float { Float(next32() >> 8) * 0x1p-24 }
 

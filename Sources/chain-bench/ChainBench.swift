@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChainData
 import ChainEvaluation
+import ChainModel
 import ChainNN
 import ChainNumerics
 import Foundation
@@ -16,7 +17,7 @@ struct ChainBench: ParsableCommand {
             other libraries, run both in the same command on the same machine, and unset
             OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both (they select a slower kernel).
             """,
-        subcommands: [Encoder.self, Sgemm.self, Loader.self, Retrieval.self],
+        subcommands: [Encoder.self, TorchStep.self, Sgemm.self, Loader.self, Retrieval.self],
         defaultSubcommand: Encoder.self)
 }
 
@@ -74,25 +75,29 @@ struct Encoder: ParsableCommand {
     @Option(help: "Feed-forward width.") var ffn = 1024
     @Option(help: "Transformer blocks.") var layers = 2
     @Option(help: "Layer-norm placement (pre or post).") var placement = "pre"
-    @Option(help: "BLAS threads.") var threads = 1
+    @Option(help: "Threads.") var threads = 1
+    @Option(help: "How threads are used: workers (the batch split by sequences, one BLAS thread each) or blas (OpenBLAS threads inside each call).")
+    var parallel = "workers"
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 2
 
     func validate() throws {
+        guard ["workers", "blas"].contains(parallel) else { throw ValidationError("--parallel must be workers or blas") }
         guard NormPlacement(rawValue: placement) != nil else { throw ValidationError("--placement must be pre or post") }
         guard model % heads == 0 else { throw ValidationError("--model \(model) is not divisible by --heads \(heads)") }
         guard steps > 0, warmup >= 0, batch > 0, frames > 0 else { throw ValidationError("sizes and steps must be positive") }
     }
 
     func run() {
-        BLAS.threads = threads
+        let workers = parallel == "workers" ? threads : 1
+        BLAS.threads = parallel == "workers" ? 1 : threads
         let config = EncoderConfig(inputSize: features, modelSize: model, layers: layers, heads: heads, ffnSize: ffn,
                                    maxPositions: frames, placement: NormPlacement(rawValue: placement)!)
         var layout = ParameterLayout()
         let encoder = TransformerEncoder("encoder", config: config, layout: &layout)
         let store = ParameterStore(layout: layout)
         store.initialize(Philox(seed: 1))
-        let acts = TransformerEncoder.Activations(encoder, maxBatch: batch, seqLen: frames)
+        let acts = TransformerEncoder.Activations(encoder, maxBatch: batch, seqLen: frames, workers: workers)
         let rows = batch * frames
         let input = Tensor(shape: [rows, features]), dOut = Tensor(shape: [rows, model])
         var g = Philox(seed: 2)
@@ -118,9 +123,10 @@ struct Encoder: ParsableCommand {
         times.sort()
         let median = times[times.count / 2], best = times[0]
         let flop = EncoderFLOPs(batch: batch, frames: frames, config: config).trainingStep
+        BLAS.threads = threads
         let sgemm = SgemmProbe.rate(m: rows, n: model, k: features)
         let achieved = flop / median / 1e9
-        print("OpenBLAS: \(BLAS.configuration), threads \(BLAS.threads)")
+        print("OpenBLAS: \(BLAS.configuration), \(threads) threads (\(parallel))")
         print("encoder B=\(batch) T=\(frames) F=\(features) d=\(model) heads=\(heads) ffn=\(ffn) layers=\(layers) \(placement)-LN, \(store.parameterCount) parameters")
         print(String(format: "forward+backward: median %.1f ms (min %.1f) over %d steps | %.2f GFLOP/step | %.1f GFLOP/s",
                      median * 1e3, best * 1e3, steps, flop / 1e9, achieved))
@@ -219,5 +225,67 @@ struct Retrieval: ParsableCommand {
         print("\(videos) queries × \(videos) database × \(bits) bits, \(classes) classes (\(Int(100 * secondLabel))% with a second label), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print(String(format: "median %.2f s", times[times.count / 2]) + " (runs: " + times.map { String(format: "%.2f", $0) }.joined(separator: ", ")
               + String(format: "), peak RSS %.0f MB; mAP@5 %.4f mAP@all %.4f", Double(usage.ru_maxrss) / 1024, result!.mapAtK[5]!, result!.mapAll))
+    }
+}
+
+/// The training step of ../shared/bench/torch_step.py (same model, views, losses and AdamW),
+/// timed the way that script times it, with the sgemm rate of its largest product measured
+/// in the same run.
+struct TorchStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "torch-step",
+        abstract: "Time the PyTorch benchmark's training step (../shared/bench/torch_step.py) in this engine.")
+    @Option(help: "Clips per step.") var batch = 128
+    @Option(help: "Frames per clip.") var frames = 25
+    @Option(help: "Frame feature size.") var features = 4096
+    @Option(help: "Threads.") var threads = 1
+    @Option(help: "How threads are used: workers (clips split over threads, one BLAS thread each) or blas.")
+    var parallel = "workers"
+    @Flag(inversion: .prefixedNo, help: "Project each clip's frames once for both views (view 2 is a permutation of view 1).")
+    var shareProjection = true
+    @Option(help: "Timed steps.") var steps = 10
+    @Option(help: "Untimed warm-up steps.") var warmup = 3
+
+    func validate() throws {
+        guard ["workers", "blas"].contains(parallel) else { throw ValidationError("--parallel must be workers or blas") }
+        guard steps > 0, warmup >= 0, batch > 1, frames > 1, features > 0, threads > 0 else {
+            throw ValidationError("sizes, threads and steps must be positive (batch and frames ≥ 2)")
+        }
+    }
+
+    func run() {
+        let workers = parallel == "workers" ? threads : 1
+        BLAS.threads = parallel == "workers" ? 1 : threads
+        var shape = ReferenceHashNet.Shape()
+        shape.batch = batch
+        shape.frames = frames
+        shape.features = features
+        let net = ReferenceHashNet(shape: shape, seed: 0, workers: workers, shareProjection: shareProjection)
+        let clips = Tensor(shape: [batch * frames, features])
+        var g = Philox(seed: 2)
+        for i in 0..<clips.count { clips.pointer[i] = g.nextGaussian() }
+        var rng = Philox(seed: 3)
+        for _ in 0..<warmup { net.step(clips.pointer, rng: &rng) }
+        var times: [Double] = []
+        var loss = 0.0
+        for _ in 0..<steps {
+            let t = Clock.now
+            loss = net.step(clips.pointer, rng: &rng).total
+            times.append(Clock.seconds(since: t))
+        }
+        times.sort()
+        let median = times[times.count / 2], best = times[0]
+        let torchFlop = ReferenceHashNet.torchFLOPs(shape)
+        let performed = ReferenceHashNet.performedFLOPs(shape, shareProjection: shareProjection)
+        BLAS.threads = threads
+        let sgemm = SgemmProbe.rate(m: batch * frames, n: shape.modelSize, k: features)
+        print("OpenBLAS: \(BLAS.configuration), \(threads) threads (\(parallel)), projection \(shareProjection ? "shared by the views" : "per view")")
+        print(String(format: "B=%d T=%d D=%d threads=%d params=%.2fM | median %.1f ms/step (min %.1f) | %.1f clips/s | loss %.3f",
+                     batch, frames, features, threads, Double(net.store.parameterCount) / 1e6, median * 1e3, best * 1e3,
+                     Double(batch) / median, loss))
+        print(String(format: "torch's analytic count %.1f GFLOP/step → %.1f GFLOP/s (%.0f%% of sgemm); performed %.1f GFLOP/step → %.1f GFLOP/s (%.0f%%)",
+                     torchFlop / 1e9, torchFlop / median / 1e9, 100 * torchFlop / median / 1e9 / sgemm,
+                     performed / 1e9, performed / median / 1e9, 100 * performed / median / 1e9 / sgemm))
+        print(String(format: "sgemm %d×%d×%d in the same run: %.1f GFLOP/s", batch * frames, shape.modelSize, features, sgemm))
     }
 }

@@ -98,10 +98,10 @@ final class LayerGradientTests: XCTestCase {
             var padding = [Bool](repeating: false, count: rows)
             if masked { padding[3] = true; padding[4] = true; padding[9] = true }
             func loss() -> Double {
-                var rng = Philox(seed: 13)   // the same dropout mask on every evaluation
+                var random = SequenceRandom(seed: 13, stream: 0, sequences: batch)   // the same dropout mask every time
                 padding.withUnsafeBufferPointer {
                     attn.forward(x.pointer, y.pointer, batch: batch, keyPadding: masked ? $0.baseAddress! : nil, acts, store,
-                                 rng: &rng, training: true)
+                                 random: &random, training: true)
                 }
                 return TestData.weightedSum(y.pointer, w)
             }
@@ -123,14 +123,14 @@ final class LayerGradientTests: XCTestCase {
         let acts = MultiHeadAttention.Activations(attn, maxBatch: 1, seqLen: 4)
         let x = TestData.tensor([4, 8], seed: 15), y1 = Tensor(shape: [4, 8]), y2 = Tensor(shape: [4, 8])
         let padding = [false, false, true, true]
-        var rng = Philox(seed: 0)
+        var random = SequenceRandom(seed: 0, stream: 0, sequences: 1)
         padding.withUnsafeBufferPointer {
-            attn.forward(x.pointer, y1.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, rng: &rng, training: false)
+            attn.forward(x.pointer, y1.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, random: &random, training: false)
         }
         // Changing the padded frames must not change the outputs at the real frames.
         for k in 16..<32 { x.pointer[k] += 5 }
         padding.withUnsafeBufferPointer {
-            attn.forward(x.pointer, y2.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, rng: &rng, training: false)
+            attn.forward(x.pointer, y2.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, random: &random, training: false)
         }
         for k in 0..<16 { XCTAssertEqual(y1[k], y2[k], accuracy: 1e-6) }
         // Padded positions receive zero attention probability.
@@ -152,8 +152,8 @@ final class LayerGradientTests: XCTestCase {
                 let x = TestData.tensor([rows, 8], seed: 17), y = Tensor(shape: [rows, 8]), dx = Tensor(shape: [rows, 8])
                 let w = TestData.gaussian(rows * 8, seed: 18)
                 func loss() -> Double {
-                    var rng = Philox(seed: 19)
-                    block.forward(x.pointer, y.pointer, batch: batch, keyPadding: nil, acts, store, rng: &rng, training: true)
+                    var random = SequenceRandom(seed: 19, stream: 0, sequences: batch)
+                    block.forward(x.pointer, y.pointer, batch: batch, keyPadding: nil, acts, store, random: &random, training: true)
                     return TestData.weightedSum(y.pointer, w)
                 }
                 _ = loss()

@@ -131,4 +131,34 @@ final class DropoutTests: XCTestCase {
         for i in stride(from: 0, to: n, by: 997) { XCTAssertEqual(dy[i], 2 * mask[i]) }
         XCTAssertFalse(Dropout(probability: 0).isActive)
     }
+
+    /// The vectorised mask kernel draws exactly what `nextUniform()` would, from any starting
+    /// word (not only block boundaries), and consumes the same number of words.
+    func testMaskKernelEqualsWordByWordDraws() {
+        let dropout = Dropout(probability: 0.3)
+        for (skip, n) in [(0, 64), (1, 37), (3, 5), (6, 1001)] {
+            var kernel = Philox(seed: 9, stream: 4)
+            kernel.skip(skip)
+            var reference = kernel
+            let mask = Tensor(shape: [n])
+            dropout.drawMask(mask.pointer, count: n, rng: &kernel)
+            let expected = (0..<n).map { _ in reference.nextUniform() < 0.7 ? Float(1 / 0.7) : 0 }
+            XCTAssertEqual(mask.toArray(), expected, "skip \(skip), count \(n)")
+            XCTAssertEqual(kernel.state, reference.state)
+            XCTAssertEqual(kernel.nextUniform(), reference.nextUniform())
+        }
+    }
+
+    /// A slice of a sequence-addressed draw holds exactly the whole batch's numbers for its sequences.
+    func testSequenceRandomSlicesMatchTheWholeBatch() {
+        var parent = Philox(seed: 21)
+        var whole = SequenceRandom(&parent, sequences: 5)
+        var firstDraw = whole.nextDraw(valuesPerSequence: 3)
+        var secondDraw = whole.nextDraw(valuesPerSequence: 2)
+        let all1 = (0..<15).map { _ in firstDraw.next32() }, all2 = (0..<10).map { _ in secondDraw.next32() }
+        var slice = SequenceRandom(seed: whole.seed, stream: whole.stream, sequences: 5).slice(first: 2, count: 2)
+        var g1 = slice.nextDraw(valuesPerSequence: 3), g2 = slice.nextDraw(valuesPerSequence: 2)
+        XCTAssertEqual((0..<6).map { _ in g1.next32() }, Array(all1[6..<12]))
+        XCTAssertEqual((0..<4).map { _ in g2.next32() }, Array(all2[4..<8]))
+    }
 }
