@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-search"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
-            "ChainNN", "ChainModel", "ChainData", "ChainEvaluation",
+            "ChainNN", "ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed", "ChainTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).

@@ -45,8 +45,8 @@ public struct CHAINModel: Sendable {
         let hash: HashLayer.Activations
         let frameCodes: Tensor
         let positions: [Int32]
-        public init(_ model: CHAINModel, maxBatch: Int, frames: Int) {
-            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: frames)
+        public init(_ model: CHAINModel, maxBatch: Int, frames: Int, workers: Int = 1) {
+            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: frames, workers: workers)
             hash = HashLayer.Activations(model.hash, maxRows: maxBatch * frames)
             frameCodes = Tensor(shape: [maxBatch * frames, model.config.bits])
             positions = (0..<(maxBatch * frames)).map { Int32($0 % frames) }

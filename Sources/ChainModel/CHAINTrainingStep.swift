@@ -1,5 +1,6 @@
 import ChainNN
 import ChainNumerics
+import Dispatch
 
 /// One CHAIN training step on this rank's videos: builds two augmented views, runs the
 /// contrastive, frame-order and scene-change objectives over the global batch, and
@@ -11,6 +12,10 @@ import ChainNumerics
 public final class CHAINTrainingStep: @unchecked Sendable {
     public let model: CHAINModel
     public let maxBatch: Int
+    /// Threads each pass is split over (by videos; BLAS should then run one thread per call).
+    public let workers: Int
+    /// When set, the step adds the time of each phase to it.
+    public var profile: StepProfile?
 
     /// Losses of one step: each term is this rank's share of the global mean (sum over
     /// ranks for the global value); `total` is the weighted sum.
@@ -38,11 +43,11 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         let encoder: TransformerEncoder.Activations
         let hash: HashLayer.Activations
         let codes: Tensor, dCodes: Tensor, dNormalized: Tensor, dHidden: Tensor
-        init(_ model: CHAINModel, maxBatch: Int) {
+        init(_ model: CHAINModel, maxBatch: Int, workers: Int) {
             let c = model.config, l = c.views.segments, rows = maxBatch * l
             features = Tensor(shape: [rows, c.encoder.inputSize])
             positions = [Int32](repeating: 0, count: rows)
-            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: l)
+            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: l, workers: workers)
             hash = HashLayer.Activations(model.hash, maxRows: rows)
             codes = Tensor(shape: [rows, c.bits])
             dCodes = Tensor(shape: [rows, c.bits])
@@ -53,21 +58,36 @@ public final class CHAINTrainingStep: @unchecked Sendable {
 
     let views: [ViewPass]
     let orderPass: ViewPass
+    /// The order pass shuffles view 1's frames, so view 1 is projected once for both passes:
+    /// its projection, the order pass's permuted copy, and their gradients.
+    let projected: Tensor, orderEmbedded: Tensor, dProjected: Tensor, dOrderEmbedded: Tensor
     let logits: Tensor, dLogits: Tensor, compactLogits: Tensor
     let conmh: [ConMHPass]
     /// Chain mode with reconstruction: one per view, allocated for the frame count in use.
     var reconstruction: [ViewReconstruction] = []
 
-    public init(model: CHAINModel, maxBatch: Int) {
+    public init(model: CHAINModel, maxBatch: Int, workers: Int = 1) {
         self.model = model
         self.maxBatch = maxBatch
-        views = [ViewPass(model, maxBatch: maxBatch), ViewPass(model, maxBatch: maxBatch)]
-        orderPass = ViewPass(model, maxBatch: maxBatch)
+        self.workers = max(1, workers)
+        views = [ViewPass(model, maxBatch: maxBatch, workers: workers), ViewPass(model, maxBatch: maxBatch, workers: workers)]
+        orderPass = ViewPass(model, maxBatch: maxBatch, workers: workers)
         let rows = maxBatch * model.config.views.segments
+        let sharedRows = model.config.usesOrder ? rows : 0, d = model.config.encoder.modelSize
+        projected = Tensor(shape: [sharedRows, d])
+        orderEmbedded = Tensor(shape: [sharedRows, d])
+        dProjected = Tensor(shape: [sharedRows, d])
+        dOrderEmbedded = Tensor(shape: [sharedRows, d])
         logits = Tensor(shape: [rows, model.config.encoder.maxPositions])
         dLogits = Tensor(shape: [rows, model.config.encoder.maxPositions])
         compactLogits = Tensor(shape: [rows, model.config.views.segments])
         conmh = model.config.mode == .conmh ? [ConMHPass(model, maxBatch: maxBatch), ConMHPass(model, maxBatch: maxBatch)] : []
+    }
+
+    /// Runs `body`, timed under `phase` when profiling.
+    func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        if let profile { return try profile.measure(phase, body) }
+        return try body()
     }
 
     /// Copies the picked frames of one video into a view (from one random augmented copy when
@@ -179,30 +199,44 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         var losses = Losses()
 
         // 1. Two views per video: segment sampling, then one spatial transform per view.
-        for pass in views {
-            for v in 0..<batch {
-                let picked = c.views.sample(frames: frames, rng: &videoStreams[v])
-                fillView(pass.features.pointer + v * l * f, video: v, picked: picked, videos: videos, frames: frames,
-                         featureStd: featureStd, augmented: augmented, rng: &videoStreams[v])
-                for (i, t) in picked.enumerated() { pass.positions[v * l + i] = Int32(t) }
+        timed("views") {
+            for pass in views {
+                for v in 0..<batch {
+                    let picked = c.views.sample(frames: frames, rng: &videoStreams[v])
+                    fillView(pass.features.pointer + v * l * f, video: v, picked: picked, videos: videos, frames: frames,
+                             featureStd: featureStd, augmented: augmented, rng: &videoStreams[v])
+                    for (i, t) in picked.enumerated() { pass.positions[v * l + i] = Int32(t) }
+                }
             }
         }
 
-        // 2. Forward both views to frame codes.
-        for pass in views {
-            let hidden = pass.positions.withUnsafeBufferPointer {
-                model.encoder.forward(pass.features.pointer, positions: $0.baseAddress!, batch: batch, pass.encoder,
-                                      model.store, rng: &rng, training: true)
+        // 2. Forward both views to frame codes (view 1 from its projection, kept for the order pass).
+        let sharesProjection = c.usesOrder
+        timed("encoder forward") {
+            for (index, pass) in views.enumerated() {
+                let hidden = pass.positions.withUnsafeBufferPointer { positions in
+                    if index == 0 && sharesProjection {
+                        model.encoder.projection.forward(pass.features.pointer, projected.pointer, rows: rows, model.store,
+                                                         workers: workers)
+                        return model.encoder.forward(embedded: projected.pointer, positions: positions.baseAddress!, batch: batch,
+                                                     pass.encoder, model.store, rng: &rng, training: true)
+                    }
+                    return model.encoder.forward(pass.features.pointer, positions: positions.baseAddress!, batch: batch,
+                                                 pass.encoder, model.store, rng: &rng, training: true)
+                }
+                model.hash.forward(hidden, pass.codes.pointer, rows: rows, pass.hash, model.store, activation: c.hashActivation)
+                pass.dCodes.buffer.update(repeating: 0)
+                pass.dNormalized.buffer.update(repeating: 0)
             }
-            model.hash.forward(hidden, pass.codes.pointer, rows: rows, pass.hash, model.store, activation: c.hashActivation)
-            pass.dCodes.buffer.update(repeating: 0)
-            pass.dNormalized.buffer.update(repeating: 0)
         }
+        if sharesProjection { dProjected.fill(0) }
 
         // 3. Contrastive: video code = mean of frame codes; candidates = both views of the global batch.
         if c.usesContrastive {
-            losses.contrastive = contrastiveTerm(views.map { ($0.codes.pointer, $0.dCodes.pointer) }, batch: batch,
-                                                 framesPerVideo: l, exchange: exchange)
+            losses.contrastive = timed("contrastive") {
+                contrastiveTerm(views.map { ($0.codes.pointer, $0.dCodes.pointer) }, batch: batch, framesPerVideo: l,
+                                exchange: exchange)
+            }
         }
 
         // 4. Scene-change regularisation: frames against the scene prototypes of the global batch.
@@ -212,14 +246,17 @@ public final class CHAINTrainingStep: @unchecked Sendable {
             var localCount = 0
             for viewIndex in regularised {
                 let pass = views[viewIndex]
-                let s = override?(viewIndex)
-                    ?? c.scenes.segment(pass.hash.normalized.pointer, videos: batch, frames: l, dim: bits)
+                let s = override?(viewIndex) ?? timed("affinity propagation") {
+                    c.scenes.segment(pass.hash.normalized.pointer, videos: batch, frames: l, dim: bits, workers: workers)
+                }
                 prototypes += s.prototypes
                 targets.append(s.assignment.map { $0 < 0 ? -1 : $0 + Int32(localCount) })
                 localCount += s.count
                 losses.scenes += s.count
                 losses.videosWithoutScenes += s.scenesPerVideo.filter { $0 == 0 }.count
             }
+            let sceneStart = DispatchTime.now().uptimeNanoseconds
+            defer { profile?.add("scene loss", Double(DispatchTime.now().uptimeNanoseconds - sceneStart) * 1e-9) }
             let counts = exchange.allGatherCounts(localCount)
             let offset = Int32(counts[..<exchange.rank].reduce(0, +))
             let globalCount = counts.reduce(0, +)
@@ -247,18 +284,27 @@ public final class CHAINTrainingStep: @unchecked Sendable {
 
         // 4b. Reconstruction of the frames each view did not sample, from its frame codes.
         if c.usesReconstruction {
-            losses.reconstruction = reconstructionTerm(videos: videos, batch: batch, frames: frames, exchange: exchange)
+            losses.reconstruction = timed("reconstruction") {
+                reconstructionTerm(videos: videos, batch: batch, frames: frames, exchange: exchange)
+            }
         }
 
         // 5. Backward through both view passes.
         if c.usesContrastive || c.usesScene || c.usesReconstruction {
-            for pass in views {
-                let hidden = pass.encoder.output.pointer
-                model.hash.backward(hidden, pass.dCodes.pointer, pass.dHidden.pointer, rows: rows, pass.hash, model.store,
-                                    dNormalized: pass.dNormalized.pointer)
-                pass.positions.withUnsafeBufferPointer {
-                    model.encoder.backward(pass.features.pointer, positions: $0.baseAddress!, dOutput: pass.dHidden.pointer,
-                                           pass.encoder, model.store)
+            timed("encoder backward") {
+                for (index, pass) in views.enumerated() {
+                    let hidden = pass.encoder.output.pointer
+                    model.hash.backward(hidden, pass.dCodes.pointer, pass.dHidden.pointer, rows: rows, pass.hash, model.store,
+                                        dNormalized: pass.dNormalized.pointer)
+                    pass.positions.withUnsafeBufferPointer {
+                        if index == 0 && sharesProjection {
+                            model.encoder.backward(dEmbedded: dProjected.pointer, positions: $0.baseAddress!,
+                                                   dOutput: pass.dHidden.pointer, pass.encoder, model.store)
+                        } else {
+                            model.encoder.backward(pass.features.pointer, positions: $0.baseAddress!,
+                                                   dOutput: pass.dHidden.pointer, pass.encoder, model.store)
+                        }
+                    }
                 }
             }
         }
@@ -266,18 +312,21 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         // 6. Frame-order verification: view 1 shuffled, positions follow the slot; predict
         //    each slot's original position among the view's L frames.
         if c.usesOrder {
-            let view = views[0], pass = orderPass, tMax = c.encoder.maxPositions
+          timed("order pass") {
+            let view = views[0], pass = orderPass, tMax = c.encoder.maxPositions, d = c.encoder.modelSize
             var targets = [Int32](repeating: 0, count: rows)
+            var sourceRow = [Int](repeating: 0, count: rows)
             for v in 0..<batch {
                 let permutation = videoStreams[v].permutation(l)
                 for s in 0..<l {
-                    (pass.features.pointer + (v * l + s) * f).update(from: view.features.pointer + (v * l + permutation[s]) * f, count: f)
+                    sourceRow[v * l + s] = v * l + permutation[s]
+                    (orderEmbedded.pointer + (v * l + s) * d).update(from: projected.pointer + sourceRow[v * l + s] * d, count: d)
                     pass.positions[v * l + s] = Int32(s)
                     targets[v * l + s] = Int32(permutation[s])
                 }
             }
             let hidden = pass.positions.withUnsafeBufferPointer {
-                model.encoder.forward(pass.features.pointer, positions: $0.baseAddress!, batch: batch, pass.encoder,
+                model.encoder.forward(embedded: orderEmbedded.pointer, positions: $0.baseAddress!, batch: batch, pass.encoder,
                                       model.store, rng: &rng, training: true)
             }
             model.orderHead.forward(hidden, logits.pointer, rows: rows, model.store)
@@ -295,9 +344,14 @@ public final class CHAINTrainingStep: @unchecked Sendable {
             for r in 0..<rows { (dLogits.pointer + r * tMax).update(from: compactLogits.pointer + r * l, count: l) }
             model.orderHead.backward(hidden, dLogits.pointer, pass.dHidden.pointer, rows: rows, model.store)
             pass.positions.withUnsafeBufferPointer {
-                model.encoder.backward(pass.features.pointer, positions: $0.baseAddress!, dOutput: pass.dHidden.pointer,
-                                       pass.encoder, model.store)
+                model.encoder.backward(dEmbedded: dOrderEmbedded.pointer, positions: $0.baseAddress!,
+                                       dOutput: pass.dHidden.pointer, pass.encoder, model.store)
             }
+            // Both passes' gradients reach the shared projection in one weight-gradient product.
+            for r in 0..<rows { VectorMath.add(dOrderEmbedded.pointer + r * d, into: dProjected.pointer + sourceRow[r] * d, count: d) }
+            model.encoder.projection.backwardParameters(view.features.pointer, dProjected.pointer, rows: rows, model.store,
+                                                        workers: workers)
+          }
         }
 
         losses.total = Double(c.contrastiveWeight) * losses.contrastive + Double(c.orderWeight) * losses.order

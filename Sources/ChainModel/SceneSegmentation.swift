@@ -25,6 +25,28 @@ public struct SceneSegmentation: Sendable, Equatable {
         public var scenesPerVideo: [Int]
     }
 
+    /// activations: [videos·frames, dim], video-major. With `workers` > 1 the videos are split
+    /// over threads (each video is its own problem); the result is the same.
+    public func segment(_ activations: UnsafePointer<Float>, videos: Int, frames: Int, dim: Int, workers: Int) -> Scenes {
+        let parts = min(max(workers, 1), max(videos, 1))
+        guard parts > 1 else { return segment(activations, videos: videos, frames: frames, dim: dim) }
+        var results = [Scenes?](repeating: nil, count: parts)
+        results.withUnsafeMutableBufferPointer { out in
+            Parallel.forEach(parts) { p in
+                let share = Parallel.share(p, of: parts, total: videos)
+                out[p] = segment(activations + share.lowerBound * frames * dim, videos: share.count, frames: frames, dim: dim)
+            }
+        }
+        var merged = Scenes(prototypes: [], count: 0, assignment: [], scenesPerVideo: [])
+        for case let part? in results {
+            merged.prototypes += part.prototypes
+            merged.assignment += part.assignment.map { $0 < 0 ? -1 : $0 + Int32(merged.count) }
+            merged.scenesPerVideo += part.scenesPerVideo
+            merged.count += part.count
+        }
+        return merged
+    }
+
     /// activations: [videos·frames, dim], video-major.
     public func segment(_ activations: UnsafePointer<Float>, videos: Int, frames: Int, dim: Int) -> Scenes {
         var prototypes: [Float] = []

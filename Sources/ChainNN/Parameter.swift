@@ -37,13 +37,6 @@ public struct ParameterLayout: Sendable {
     public init() {}
 
     /// Reserves a parameter; names must be unique within the model.
-    /// The flat-buffer range of the parameters added by `build` (a layer's initialiser).
-    public mutating func recordRange(_ build: (inout ParameterLayout) -> Void) -> Range<Int> {
-        let start = count
-        build(&self)
-        return start..<count
-    }
-
     public mutating func add(_ name: String, shape: [Int], initializer: Initializer,
                              decays: Bool = true) -> Parameter {
         precondition(!parameters.contains { $0.name == name }, "duplicate parameter name \(name)")

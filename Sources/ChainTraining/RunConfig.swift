@@ -77,9 +77,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var seed: UInt64 = 1
         /// auto, memory or stream (docs/data.md).
         public var loading = "auto"
+        /// Compute threads per rank (0: the node's cores divided by its ranks). Each pass is
+        /// split over them by videos, with one BLAS thread each (docs/benchmarks.md).
+        public var threads = 0
         enum CodingKeys: String, CodingKey {
             case epochs, batch, lr, scaleLr = "scale_lr", warmupEpochs = "warmup_epochs", weightDecay = "weight_decay"
-            case gradientClip = "gradient_clip", gradientBucket = "gradient_bucket", seed, loading
+            case gradientClip = "gradient_clip", gradientBucket = "gradient_bucket", seed, loading, threads
         }
     }
 
@@ -258,6 +261,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try require(training.lr > 0, "training.lr must be positive (got \(training.lr))")
         try require(training.weightDecay >= 0, "training.weight_decay must be non-negative (got \(training.weightDecay))")
         try require(training.gradientClip >= 0 && training.gradientBucket >= 0, "training.gradient_clip and training.gradient_bucket must be non-negative")
+        try require(training.threads >= 0, "training.threads must be ≥ 0 (0: automatic)")
         try require(["auto", "memory", "stream"].contains(training.loading), "training.loading must be auto, memory or stream (got \(training.loading))")
         try require(checkpoints.every >= 0 && checkpoints.keep >= 1, "checkpoints.every must be ≥ 0 and checkpoints.keep ≥ 1")
         try require(evaluation.every >= 0 && evaluation.validation >= 0, "evaluation.every and evaluation.validation must be non-negative")
@@ -303,6 +307,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         o.gradientClip = training.gradientClip > 0 ? Float(training.gradientClip) : nil
         o.gradientBucket = training.gradientBucket > 0 ? training.gradientBucket : nil
         o.seed = training.seed
+        o.threads = training.threads
         return o
     }
 
@@ -328,7 +333,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var resumeInvariantKeys: Set<String> {
         Set(flattened.keys.filter { key in
             !(key == "name" || key.hasPrefix("checkpoints.") || key.hasPrefix("evaluation.") || key == "training.loading"
-              || key == "training.gradient_bucket")
+              || key == "training.gradient_bucket" || key == "training.threads")
         })
     }
 }

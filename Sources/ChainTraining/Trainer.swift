@@ -25,17 +25,22 @@ public final class Trainer {
         /// Floats per gradient all-reduce (nil: the whole flat buffer in one call).
         public var gradientBucket: Int?
         public var seed: UInt64 = 1
+        /// Compute threads of this rank: each pass is split over them by videos, and BLAS runs
+        /// one thread per call (0 counts as 1; the tools resolve `training.threads: 0`).
+        public var threads = 1
         public init() {}
     }
 
     public let model: CHAINModel
     public let options: Options
     let comm: Communicator
+    var workers: Int { max(1, options.threads) }
     let optimizer: AdamW
 
     public init(config: CHAINConfig, options: Options, comm: Communicator) {
         self.options = options
         self.comm = comm
+        BLAS.threads = 1   // the trainer's own workers (options.threads) are the parallelism
         model = CHAINModel(config: config, seed: options.seed)
         comm.broadcast(model.store.values.buffer)
         optimizer = AdamW(model.store, .init(weightDecay: options.weightDecay))
@@ -107,7 +112,7 @@ public final class Trainer {
         let schedule = WarmupCosineSchedule(peak: options.learningRate, floor: options.learningRate / 100,
                                             warmupSteps: options.warmupEpochs * stepsPerEpoch,
                                             totalSteps: options.epochs * stepsPerEpoch)
-        let step = CHAINTrainingStep(model: model, maxBatch: local)
+        let step = CHAINTrainingStep(model: model, maxBatch: local, workers: workers)
         let std = try source.featureStandardDeviation()
         var globalStep = sampler.globalStep(position)
         for epoch in position.epoch..<options.epochs {
@@ -240,7 +245,7 @@ public final class Trainer {
                 progress: ((Int, Int) -> Void)? = nil) throws {
         let bits = model.config.bits
         guard !videos.isEmpty else { return }
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames)
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames, workers: workers)
         let buffer = Tensor(shape: [min(batchSize, videos.count), file.frames * file.featureSize])
         try codes.withUnsafeMutableBufferPointer { out in
             var first = videos.lowerBound
@@ -266,7 +271,7 @@ public final class Trainer {
     /// Binary codes of every video of `data` (un-augmented, all frames).
     public func encode(_ data: VideoSet, batchSize: Int = 64) -> PackedCodes {
         let bits = model.config.bits
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames)
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames, workers: workers)
         var codes = [Float](repeating: 0, count: data.count * bits)
         let stride = data.frames * data.featureSize
         data.features.withUnsafeBufferPointer { all in

@@ -1,9 +1,11 @@
 import ArgumentParser
 import ChainData
 import ChainEvaluation
+import ChainDistributed
 import ChainModel
 import ChainNN
 import ChainNumerics
+import ChainTraining
 import Foundation
 
 /// `chain-bench`: speed measurements of the engine (release builds only give real figures).
@@ -17,7 +19,7 @@ struct ChainBench: ParsableCommand {
             other libraries, run both in the same command on the same machine, and unset
             OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both (they select a slower kernel).
             """,
-        subcommands: [Encoder.self, TorchStep.self, Sgemm.self, Loader.self, Retrieval.self],
+        subcommands: [Encoder.self, TorchStep.self, ChainStep.self, AllReduce.self, Affinity.self, Sgemm.self, Loader.self, Retrieval.self],
         defaultSubcommand: Encoder.self)
 }
 

@@ -35,7 +35,14 @@ struct DatasetRun {
         c.encoder.maxPositions = max(c.encoder.maxPositions, dataset.frames)
         return c
     }
-    var options: Trainer.Options { run.trainerOptions }
+    var options: Trainer.Options {
+        var o = run.trainerOptions
+        if o.threads == 0 {
+            let ranks = LaunchEnvironment().ranksPerNode(worldSize: Communicator.world().size)
+            o.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / ranks)
+        }
+        return o
+    }
     var validation: Int { run.evaluation.validation }
     var topK: [Int] { run.evaluation.topK }
     var pcaBaseline: Bool { run.evaluation.pcaBaseline }
