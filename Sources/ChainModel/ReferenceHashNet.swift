@@ -65,6 +65,7 @@ public final class ReferenceHashNet: @unchecked Sendable {
         store = ParameterStore(layout: layout)
         store.initialize(Philox(seed: seed).split("init"))
         optimizer = AdamW(store, .init(weightDecay: 0.01))
+        optimizer.workers = workers
         let b = shape.batch, t = shape.frames, rows = b * t, d = shape.modelSize
         let encoder = self.encoder
         views = (0..<2).map { _ in TransformerEncoder.Activations(encoder, maxBatch: b, seqLen: t, workers: workers) }

@@ -1,5 +1,6 @@
-import Foundation
+import CKernels
 import ChainNumerics
+import Foundation
 
 /// Adam with decoupled weight decay (Loshchilov & Hutter), exactly as `torch.optim.AdamW`:
 /// p ← p·(1 − lr·λ) − lr · m̂ / (√v̂ + ε), with bias-corrected moments m̂, v̂.
@@ -24,6 +25,8 @@ public final class AdamW: @unchecked Sendable {
     public let secondMoment: Tensor
     /// Number of steps taken (the bias correction uses it).
     public var step: Int = 0
+    /// Threads the update is split over (it is element-wise).
+    public var workers = 1
     private let decayRanges: [(offset: Int, count: Int, decays: Bool)]
 
     public init(_ store: ParameterStore, _ h: Hyperparameters = .init()) {
@@ -44,13 +47,11 @@ public final class AdamW: @unchecked Sendable {
         let m = firstMoment.pointer, v = secondMoment.pointer
         for range in decayRanges {
             let decay = range.decays ? 1 - lr * h.weightDecay : 1
-            for i in range.offset..<(range.offset + range.count) {
-                let gi = g[i]
-                let mi = h.beta1 * m[i] + (1 - h.beta1) * gi
-                let vi = h.beta2 * v[i] + (1 - h.beta2) * gi * gi
-                m[i] = mi
-                v[i] = vi
-                p[i] = p[i] * decay - stepSize * mi / (vi.squareRoot() / rootC2 + h.epsilon)
+            let parts = min(max(workers, 1), max(range.count / 65_536, 1))
+            Parallel.forEach(parts) { w in
+                let r = Parallel.share(w, of: parts, total: range.count)
+                let o = range.offset + r.lowerBound
+                chain_adamw_update(p + o, g + o, m + o, v + o, Int64(r.count), h.beta1, h.beta2, h.epsilon, stepSize, rootC2, decay)
             }
         }
     }

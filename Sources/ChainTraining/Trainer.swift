@@ -44,6 +44,7 @@ public final class Trainer {
         model = CHAINModel(config: config, seed: options.seed)
         comm.broadcast(model.store.values.buffer)
         optimizer = AdamW(model.store, .init(weightDecay: options.weightDecay))
+        optimizer.workers = max(1, options.threads)
     }
 
     /// One epoch's summary (global means).

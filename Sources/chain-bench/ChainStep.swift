@@ -41,6 +41,7 @@ struct ChainStep: ParsableCommand {
         config.orderWeight = orderWeight
         let model = CHAINModel(config: config, seed: 1)
         let optimizer = AdamW(model.store)
+        optimizer.workers = threads
         let step = CHAINTrainingStep(model: model, maxBatch: batch, workers: threads)
         let profile = StepProfile()
         let exchange = ProfiledExchange(comm, profile)

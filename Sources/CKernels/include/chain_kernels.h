@@ -52,4 +52,9 @@ void chain_attention_backward(const float *qkv, const float *probs, const float 
 /// the uniform is (word >> 8)·2⁻²⁴, as Swift's Philox.nextUniform.
 void chain_dropout_mask(uint64_t seed, uint64_t stream, uint64_t position, int64_t count, float keep, float scale,
                         float *mask);
+
+/// One AdamW step over `count` parameters: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+/// p ← p·decay − step_size·m / (√v / root_c2 + ε) (step_size = lr / (1−β₁ᵗ), root_c2 = √(1−β₂ᵗ)).
+void chain_adamw_update(float *p, const float *g, float *m, float *v, int64_t count, float beta1, float beta2,
+                        float epsilon, float step_size, float root_c2, float decay);
 #endif
