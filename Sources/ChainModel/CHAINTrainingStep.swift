@@ -199,13 +199,25 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         var losses = Losses()
 
         // 1. Two views per video: segment sampling, then one spatial transform per view.
+        //    Each video draws from its own stream (view 1, then view 2), so the videos are
+        //    split over the workers without changing any draw.
         timed("views") {
-            for pass in views {
-                for v in 0..<batch {
-                    let picked = c.views.sample(frames: frames, rng: &videoStreams[v])
-                    fillView(pass.features.pointer + v * l * f, video: v, picked: picked, videos: videos, frames: frames,
-                             featureStd: featureStd, augmented: augmented, rng: &videoStreams[v])
-                    for (i, t) in picked.enumerated() { pass.positions[v * l + i] = Int32(t) }
+            views[0].positions.withUnsafeMutableBufferPointer { first in
+                views[1].positions.withUnsafeMutableBufferPointer { second in
+                    videoStreams.withUnsafeMutableBufferPointer { streams in
+                        let positions = [first.baseAddress!, second.baseAddress!]
+                        let parts = min(workers, batch)
+                        Parallel.forEach(parts) { w in
+                            for v in Parallel.share(w, of: parts, total: batch) {
+                                for (index, pass) in views.enumerated() {
+                                    let picked = c.views.sample(frames: frames, rng: &streams[v])
+                                    fillView(pass.features.pointer + v * l * f, video: v, picked: picked, videos: videos,
+                                             frames: frames, featureStd: featureStd, augmented: augmented, rng: &streams[v])
+                                    for (i, t) in picked.enumerated() { positions[index][v * l + i] = Int32(t) }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
