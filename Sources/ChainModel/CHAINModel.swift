@@ -40,16 +40,31 @@ public struct CHAINModel: Sendable {
     }
 
     /// Buffers for encoding batches of up to `maxBatch` videos of `frames` frames.
+    ///
+    /// With `views` = k > 1 a video is encoded as k interleaved sequences (frames j, j+k,
+    /// j+2k, … for j < k, ⌊T/k⌋ frames each, at their original positions), closer to the
+    /// L-frame views training sees than one sequence of all T frames; the code is the sign of
+    /// the mean of all their frame codes.
     public final class Encoding: @unchecked Sendable {
         let encoder: TransformerEncoder.Activations
         let hash: HashLayer.Activations
         let frameCodes: Tensor
         let positions: [Int32]
-        public init(_ model: CHAINModel, maxBatch: Int, frames: Int, workers: Int = 1) {
-            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: frames, workers: workers)
-            hash = HashLayer.Activations(model.hash, maxRows: maxBatch * frames)
-            frameCodes = Tensor(shape: [maxBatch * frames, model.config.bits])
-            positions = (0..<(maxBatch * frames)).map { Int32($0 % frames) }
+        public let frames: Int, views: Int
+        /// Frames per encoded sequence (T, or ⌊T/views⌋).
+        var sequenceLength: Int { frames / views }
+        let gathered: Tensor
+
+        public init(_ model: CHAINModel, maxBatch: Int, frames: Int, workers: Int = 1, views: Int = 1) {
+            precondition(views >= 1 && views <= frames, "encoding views \(views) must be in 1...\(frames)")
+            self.frames = frames
+            self.views = views
+            let length = frames / views
+            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
+            hash = HashLayer.Activations(model.hash, maxRows: maxBatch * length)
+            frameCodes = Tensor(shape: [maxBatch * length, model.config.bits])
+            positions = (0..<(maxBatch * length)).map { Int32($0 % length) }
+            gathered = Tensor(shape: [views > 1 ? maxBatch * length : 0, model.config.encoder.inputSize])
         }
     }
 
@@ -57,18 +72,34 @@ public struct CHAINModel: Sendable {
     /// Writes codes [batch, bits].
     public func encode(_ features: UnsafePointer<Float>, batch: Int, _ e: Encoding,
                        codes: UnsafeMutablePointer<Float>) {
-        let frames = e.encoder.seqLen, bits = config.bits
+        let length = e.sequenceLength, bits = config.bits, f = config.encoder.inputSize
         var rng = Philox(seed: 0)   // inference draws nothing
-        let hidden = e.positions.withUnsafeBufferPointer {
-            encoder.forward(features, positions: $0.baseAddress!, batch: batch, e.encoder, store, rng: &rng, training: false)
-        }
-        hash.forward(hidden, e.frameCodes.pointer, rows: batch * frames, e.hash, store, activation: .sign)
-        for v in 0..<batch {
-            for b in 0..<bits {
-                var sum: Float = 0
-                for f in 0..<frames { sum += e.frameCodes.pointer[(v * frames + f) * bits + b] }
-                codes[v * bits + b] = sum < 0 ? -1 : 1
+        var sums = [Float](repeating: 0, count: batch * bits)
+        for view in 0..<e.views {
+            var positions = e.positions
+            var input = features
+            if e.views > 1 {
+                for v in 0..<batch {
+                    for i in 0..<length {
+                        let frame = view + i * e.views
+                        (e.gathered.pointer + (v * length + i) * f).update(from: features + (v * e.frames + frame) * f, count: f)
+                        positions[v * length + i] = Int32(frame)
+                    }
+                }
+                input = UnsafePointer(e.gathered.pointer)
+            }
+            let hidden = positions.withUnsafeBufferPointer {
+                encoder.forward(input, positions: $0.baseAddress!, batch: batch, e.encoder, store, rng: &rng, training: false)
+            }
+            hash.forward(hidden, e.frameCodes.pointer, rows: batch * length, e.hash, store, activation: .sign)
+            sums.withUnsafeMutableBufferPointer { total in
+                for v in 0..<batch {
+                    for i in 0..<length {
+                        VectorMath.add(e.frameCodes.pointer + (v * length + i) * bits, into: total.baseAddress! + v * bits, count: bits)
+                    }
+                }
             }
         }
+        for i in 0..<(batch * bits) { codes[i] = sums[i] < 0 ? -1 : 1 }
     }
 }

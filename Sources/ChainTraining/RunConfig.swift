@@ -99,7 +99,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Hold out this many training videos as validation queries (the queries are then not read).
         public var validation = 0
         public var pcaBaseline = false
-        enum CodingKeys: String, CodingKey { case every, topK = "top_k", validation, pcaBaseline = "pca_baseline" }
+        /// Encode each video as this many interleaved sequences of ⌊T/views⌋ frames (1: one
+        /// sequence of all frames).
+        public var views = 1
+        enum CodingKeys: String, CodingKey { case every, topK = "top_k", validation, pcaBaseline = "pca_baseline", views }
     }
 
     /// Run name: the run folder is runs/<name> (empty: the dataset's name).
@@ -262,6 +265,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try require(training.weightDecay >= 0, "training.weight_decay must be non-negative (got \(training.weightDecay))")
         try require(training.gradientClip >= 0 && training.gradientBucket >= 0, "training.gradient_clip and training.gradient_bucket must be non-negative")
         try require(training.threads >= 0, "training.threads must be ≥ 0 (0: automatic)")
+        try require(evaluation.views >= 1, "evaluation.views must be ≥ 1")
         try require(["auto", "memory", "stream"].contains(training.loading), "training.loading must be auto, memory or stream (got \(training.loading))")
         try require(checkpoints.every >= 0 && checkpoints.keep >= 1, "checkpoints.every must be ≥ 0 and checkpoints.keep ≥ 1")
         try require(evaluation.every >= 0 && evaluation.validation >= 0, "evaluation.every and evaluation.validation must be non-negative")
@@ -308,6 +312,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         o.gradientBucket = training.gradientBucket > 0 ? training.gradientBucket : nil
         o.seed = training.seed
         o.threads = training.threads
+        o.encodingViews = evaluation.views
         return o
     }
 

@@ -28,6 +28,8 @@ public final class Trainer {
         /// Compute threads of this rank: each pass is split over them by videos, and BLAS runs
         /// one thread per call (0 counts as 1; the tools resolve `training.threads: 0`).
         public var threads = 1
+        /// Interleaved sequences each video is encoded as (`CHAINModel.Encoding(views:)`).
+        public var encodingViews = 1
         public init() {}
     }
 
@@ -246,7 +248,8 @@ public final class Trainer {
                 progress: ((Int, Int) -> Void)? = nil) throws {
         let bits = model.config.bits
         guard !videos.isEmpty else { return }
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames, workers: workers)
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames, workers: workers,
+                                           views: min(options.encodingViews, file.frames))
         let buffer = Tensor(shape: [min(batchSize, videos.count), file.frames * file.featureSize])
         try codes.withUnsafeMutableBufferPointer { out in
             var first = videos.lowerBound
@@ -272,7 +275,8 @@ public final class Trainer {
     /// Binary codes of every video of `data` (un-augmented, all frames).
     public func encode(_ data: VideoSet, batchSize: Int = 64) -> PackedCodes {
         let bits = model.config.bits
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames, workers: workers)
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames, workers: workers,
+                                           views: min(options.encodingViews, data.frames))
         var codes = [Float](repeating: 0, count: data.count * bits)
         let stride = data.frames * data.featureSize
         data.features.withUnsafeBufferPointer { all in
