@@ -272,11 +272,12 @@ public final class Trainer {
         return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: model.config.bits) }
     }
 
-    /// Binary codes of every video of `data` (un-augmented, all frames).
-    public func encode(_ data: VideoSet, batchSize: Int = 64) -> PackedCodes {
+    /// Binary codes of every video of `data` (un-augmented, all frames), encoded as `views`
+    /// interleaved sequences (default: `options.encodingViews`).
+    public func encode(_ data: VideoSet, batchSize: Int = 64, views: Int? = nil) -> PackedCodes {
         let bits = model.config.bits
         let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames, workers: workers,
-                                           views: min(options.encodingViews, data.frames))
+                                           views: min(views ?? options.encodingViews, data.frames))
         var codes = [Float](repeating: 0, count: data.count * bits)
         let stride = data.frames * data.featureSize
         data.features.withUnsafeBufferPointer { all in
@@ -293,8 +294,8 @@ public final class Trainer {
     }
 
     /// mAP of `queries` against `database` (both need labels).
-    public func evaluate(queries: VideoSet, database: VideoSet, topK: [Int]) -> RetrievalEvaluation.Result {
-        RetrievalEvaluation.evaluate(queries: encode(queries), database: encode(database), queryLabels: queries.labels!,
-                                     databaseLabels: database.labels!, topK: topK)
+    public func evaluate(queries: VideoSet, database: VideoSet, topK: [Int], views: Int? = nil) -> RetrievalEvaluation.Result {
+        RetrievalEvaluation.evaluate(queries: encode(queries, views: views), database: encode(database, views: views),
+                                     queryLabels: queries.labels!, databaseLabels: database.labels!, topK: topK)
     }
 }
