@@ -43,15 +43,17 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         let encoder: TransformerEncoder.Activations
         let hash: HashLayer.Activations
         let codes: Tensor, dCodes: Tensor, dNormalized: Tensor, dHidden: Tensor
-        init(_ model: CHAINModel, maxBatch: Int, workers: Int) {
-            let c = model.config, l = c.views.segments, rows = maxBatch * l
-            features = Tensor(shape: [rows, c.encoder.inputSize])
+        /// `orderOnly`: the order pass, which reads view 1's projection and has no codes, so
+        /// it holds no features or hash buffers.
+        init(_ model: CHAINModel, maxBatch: Int, workers: Int, orderOnly: Bool = false) {
+            let c = model.config, l = c.views.segments, rows = maxBatch * l, own = orderOnly ? 0 : rows
+            features = Tensor(shape: [own, c.encoder.inputSize])
             positions = [Int32](repeating: 0, count: rows)
             encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: l, workers: workers)
-            hash = HashLayer.Activations(model.hash, maxRows: rows)
-            codes = Tensor(shape: [rows, c.bits])
-            dCodes = Tensor(shape: [rows, c.bits])
-            dNormalized = Tensor(shape: [rows, c.bits])
+            hash = HashLayer.Activations(model.hash, maxRows: own)
+            codes = Tensor(shape: [own, c.bits])
+            dCodes = Tensor(shape: [own, c.bits])
+            dNormalized = Tensor(shape: [own, c.bits])
             dHidden = Tensor(shape: [rows, c.encoder.modelSize])
         }
     }
@@ -71,7 +73,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         self.maxBatch = maxBatch
         self.workers = max(1, workers)
         views = [ViewPass(model, maxBatch: maxBatch, workers: workers), ViewPass(model, maxBatch: maxBatch, workers: workers)]
-        orderPass = ViewPass(model, maxBatch: maxBatch, workers: workers)
+        orderPass = ViewPass(model, maxBatch: maxBatch, workers: workers, orderOnly: true)
         let rows = maxBatch * model.config.views.segments
         let sharedRows = model.config.usesOrder ? rows : 0, d = model.config.encoder.modelSize
         projected = Tensor(shape: [sharedRows, d])
