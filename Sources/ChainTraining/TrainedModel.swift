@@ -30,7 +30,9 @@ public enum TrainedModel {
         let run = try RunConfig.parse(yaml: lines[3], source: "\(path) (stored run config)")
         var config = run.chainConfig(frames: frames, featureSize: featureSize)
         config.encoder.maxPositions = max(config.encoder.maxPositions, frames)
-        let trainer = Trainer(config: config, options: run.trainerOptions, comm: comm)
+        var options = run.trainerOptions
+        options.threads = LaunchEnvironment().computeThreads(requested: options.threads, worldSize: comm.size)
+        let trainer = Trainer(config: config, options: options, comm: comm)
         _ = try trainer.restore(checkpoint)
         return (trainer, run)
     }

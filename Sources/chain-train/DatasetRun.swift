@@ -37,10 +37,7 @@ struct DatasetRun {
     }
     var options: Trainer.Options {
         var o = run.trainerOptions
-        if o.threads == 0 {
-            let ranks = LaunchEnvironment().ranksPerNode(worldSize: Communicator.world().size)
-            o.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / ranks)
-        }
+        o.threads = LaunchEnvironment().computeThreads(requested: o.threads, worldSize: Communicator.world().size)
         return o
     }
     var validation: Int { run.evaluation.validation }

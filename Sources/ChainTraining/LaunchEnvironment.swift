@@ -3,13 +3,13 @@ import Foundation
 /// What the launcher tells a rank about its placement: local rank and ranks on this node
 /// (Open MPI, then SLURM, then PMIx variables), the host and the SLURM job. Rank and world
 /// size themselves always come from MPI.
-struct LaunchEnvironment {
-    let localRank: Int?
-    let localSize: Int?
-    let host: String
-    let job: String?
+public struct LaunchEnvironment: Sendable {
+    public let localRank: Int?
+    public let localSize: Int?
+    public let host: String
+    public let job: String?
 
-    init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
         func first(_ keys: [String]) -> Int? { keys.lazy.compactMap { environment[$0].flatMap { Int($0) } }.first }
         localRank = first(["OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "PMIX_LOCAL_RANK"])
         localSize = first(["OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "PMIX_LOCAL_SIZE"])
@@ -18,9 +18,15 @@ struct LaunchEnvironment {
     }
 
     /// Ranks sharing this node's memory: the launcher's local size, else the whole world.
-    func ranksPerNode(worldSize: Int) -> Int { max(1, min(localSize ?? worldSize, worldSize)) }
+    public func ranksPerNode(worldSize: Int) -> Int { max(1, min(localSize ?? worldSize, worldSize)) }
 
-    var description: String {
+    /// Compute threads for one rank: `requested` when positive, else this node's cores
+    /// divided by its ranks (at least 1). `training.threads: 0` resolves through this.
+    public func computeThreads(requested: Int, worldSize: Int) -> Int {
+        requested > 0 ? requested : max(1, ProcessInfo.processInfo.activeProcessorCount / ranksPerNode(worldSize: worldSize))
+    }
+
+    public var description: String {
         var parts = ["host \(host)"]
         if let localSize { parts.append("\(localSize) rank(s) per node") }
         if let job { parts.append("SLURM job \(job)") }
