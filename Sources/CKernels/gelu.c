@@ -20,6 +20,13 @@ CHAIN_INLINE void gelu_block(const float *restrict x, float *restrict y, float *
     }
 }
 
+/* out = (or += when `accumulate`) a ⊙ b over one block. */
+CHAIN_INLINE void store_product(float *restrict out, const float *restrict a, const float *restrict b, int64_t n,
+                                int accumulate) {
+    if (accumulate) for (int64_t i = 0; i < n; i++) out[i] += a[i] * b[i];
+    else for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
 CHAIN_INLINE void chain_gelu_forward_body(const float *x, float *y, float *derivative, int64_t count) {
     float xb[BLOCK], yb[BLOCK], db[BLOCK];
     for (int64_t start = 0; start < count; start += BLOCK) {
@@ -40,9 +47,7 @@ CHAIN_INLINE void chain_gelu_backward_body(const float *x, const float *dy, floa
         memcpy(xb, x + start, n * sizeof(float));
         gelu_block(xb, yb, db, n);
         memcpy(yb, dy + start, n * sizeof(float));
-        float *out = dx + start;
-        if (accumulate) for (int64_t i = 0; i < n; i++) out[i] += yb[i] * db[i];
-        else for (int64_t i = 0; i < n; i++) out[i] = yb[i] * db[i];
+        store_product(dx + start, yb, db, n, accumulate);
     }
 }
 CHAIN_DISPATCH(void, chain_gelu_backward, (const float *x, const float *dy, float *dx, int64_t count, int accumulate),
@@ -54,9 +59,7 @@ CHAIN_INLINE void chain_multiply_body(const float *a, const float *b, float *y, 
         int64_t n = count - start < BLOCK ? count - start : BLOCK;
         memcpy(ab, a + start, n * sizeof(float));
         memcpy(bb, b + start, n * sizeof(float));
-        float *out = y + start;
-        if (accumulate) for (int64_t i = 0; i < n; i++) out[i] += ab[i] * bb[i];
-        else for (int64_t i = 0; i < n; i++) out[i] = ab[i] * bb[i];
+        store_product(y + start, ab, bb, n, accumulate);
     }
 }
 CHAIN_DISPATCH(void, chain_multiply, (const float *a, const float *b, float *y, int64_t count, int accumulate),

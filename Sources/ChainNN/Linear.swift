@@ -55,8 +55,9 @@ public struct Linear: Sendable {
     /// `forward` with the rows split over `workers` threads (one BLAS thread each).
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
                         _ params: ParameterStore, workers: Int) {
-        Parallel.forEach(min(workers, max(rows, 1))) { w in
-            let r = Parallel.share(w, of: min(workers, rows), total: rows)
+        let parts = min(workers, rows)
+        Parallel.forEach(parts) { w in
+            let r = Parallel.share(w, of: parts, total: rows)
             forward(x + r.lowerBound * inputSize, y + r.lowerBound * outputSize, rows: r.count, params)
         }
     }

@@ -58,6 +58,7 @@ struct DatasetRun {
     /// training early with a checkpoint.
     @discardableResult
     func run(_ comm: Communicator) throws -> Bool {
+        let options = self.options   // resolved once (threads from the launch environment)
         // Cheap checks on every rank (same files, so all ranks agree); values are checked as they are read.
         let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
         if validation > 0 {
