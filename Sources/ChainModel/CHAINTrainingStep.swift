@@ -46,7 +46,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         /// `orderOnly`: the order pass, which reads view 1's projection and has no codes, so
         /// it holds no features or hash buffers.
         init(_ model: CHAINModel, maxBatch: Int, workers: Int, orderOnly: Bool = false) {
-            let c = model.config, l = c.views.segments, rows = maxBatch * l, own = orderOnly ? 0 : rows
+            let c = model.config, l = c.views.viewLength, rows = maxBatch * l, own = orderOnly ? 0 : rows
             features = Tensor(shape: [own, c.encoder.inputSize])
             positions = [Int32](repeating: 0, count: rows)
             encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: l, workers: workers)
@@ -74,7 +74,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         self.workers = max(1, workers)
         views = [ViewPass(model, maxBatch: maxBatch, workers: workers), ViewPass(model, maxBatch: maxBatch, workers: workers)]
         orderPass = ViewPass(model, maxBatch: maxBatch, workers: workers, orderOnly: true)
-        let rows = maxBatch * model.config.views.segments
+        let rows = maxBatch * model.config.views.viewLength
         let sharedRows = model.config.usesOrder ? rows : 0, d = model.config.encoder.modelSize
         projected = Tensor(shape: [sharedRows, d])
         orderEmbedded = Tensor(shape: [sharedRows, d])
@@ -82,7 +82,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
         dOrderEmbedded = Tensor(shape: [sharedRows, d])
         logits = Tensor(shape: [rows, model.config.encoder.maxPositions])
         dLogits = Tensor(shape: [rows, model.config.encoder.maxPositions])
-        compactLogits = Tensor(shape: [rows, model.config.views.segments])
+        compactLogits = Tensor(shape: [rows, model.config.views.viewLength])
         conmh = model.config.mode == .conmh ? [ConMHPass(model, maxBatch: maxBatch), ConMHPass(model, maxBatch: maxBatch)] : []
     }
 
@@ -194,7 +194,7 @@ public final class CHAINTrainingStep: @unchecked Sendable {
             return runConMH(videos: videos, batch: batch, frames: frames, featureStd: featureStd, augmented: augmented,
                             rng: &rng, streams: &videoStreams, exchange: exchange)
         }
-        let c = model.config, l = c.views.segments, f = c.encoder.inputSize, bits = c.bits
+        let c = model.config, l = c.views.viewLength, f = c.encoder.inputSize, bits = c.bits
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         precondition(frames <= c.encoder.maxPositions, "videos of \(frames) frames exceed maxPositions \(c.encoder.maxPositions)")
         let rows = batch * l

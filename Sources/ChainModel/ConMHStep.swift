@@ -15,7 +15,7 @@ final class ConMHPass {
 
     init(_ model: CHAINModel, maxBatch: Int) {
         let c = model.config, f = c.encoder.inputSize
-        length = c.views.segments
+        length = c.views.viewLength
         visible = max(1, length - Int((c.conmh.maskRatio * Float(length)).rounded()))
         let rows = maxBatch * visible, all = maxBatch * length
         viewFeatures = Tensor(shape: [all, f])

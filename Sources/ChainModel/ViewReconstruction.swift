@@ -30,7 +30,7 @@ extension CHAINTrainingStep {
     /// where x is the clean feature of a frame no view row holds. Adds the gradient into the
     /// views' dCodes; returns this rank's share of the loss (unweighted).
     func reconstructionTerm(videos: UnsafePointer<Float>, batch: Int, frames: Int, exchange: BatchExchange) -> Double {
-        let c = model.config, f = c.encoder.inputSize, bits = c.bits, l = c.views.segments
+        let c = model.config, f = c.encoder.inputSize, bits = c.bits, l = c.views.viewLength
         let decoder = model.decoder!, head = model.reconstruction!
         if reconstruction.first?.frames != frames {
             reconstruction = views.map { _ in ViewReconstruction(model, maxBatch: maxBatch, frames: frames) }

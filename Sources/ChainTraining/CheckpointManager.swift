@@ -88,9 +88,20 @@ public final class CheckpointManager {
 
     /// Refuses a checkpoint whose settings would not continue the same run.
     func check(_ c: Checkpoint) throws {
-        for key in mustMatch.sorted() where c.metadata.settings[key] != settings[key] {
-            throw DataError("the checkpoint was made with \(key) = \(c.metadata.settings[key] ?? "unset"); this run has \(settings[key] ?? "unset")")
+        if let mismatch = Self.mismatch(stored: c.metadata.settings, current: settings, keys: mustMatch) { throw DataError(mismatch) }
+    }
+
+    /// The first of `keys` whose stored value differs from this run's, described; nil if all
+    /// agree. A key the checkpoint predates counts as its value from before it existed
+    /// (`RunConfig.valuesBeforeKeysExisted`).
+    public static func mismatch(stored: [String: String], current: [String: String], keys: Set<String>) -> String? {
+        for key in keys.sorted() {
+            let old = stored[key] ?? RunConfig.valuesBeforeKeysExisted[key]
+            if old != current[key] {
+                return "the checkpoint was made with \(key) = \(old ?? "unset"); this run has \(current[key] ?? "unset")"
+            }
         }
+        return nil
     }
 
     /// The `afterStep` hook: agrees on a stop request across ranks (one tiny all-reduce),

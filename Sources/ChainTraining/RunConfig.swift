@@ -28,9 +28,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var frames = 12
         /// s_min, the smallest span of the video a view covers.
         public var minSpan: Double = 0.5
+        /// Fraction of the L segment-sampled frames masked (dropped from the view at random;
+        /// chain mode — ConMH mode masks with `conmh.mask_ratio`).
+        public var maskRatio: Double = 0
         /// Feature-space spatial augmentation when the data has no augmented copies.
         public var featureAugmentation = true
-        enum CodingKeys: String, CodingKey { case frames, minSpan = "min_span", featureAugmentation = "feature_augmentation" }
+        enum CodingKeys: String, CodingKey {
+            case frames, minSpan = "min_span", maskRatio = "mask_ratio", featureAugmentation = "feature_augmentation"
+        }
     }
 
     public struct Objectives: Codable, Equatable, Sendable {
@@ -252,6 +257,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try require(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1) (got \(model.dropout))")
         try require(views.frames >= 1, "views.frames must be positive (got \(views.frames))")
         try require(views.minSpan > 0 && views.minSpan <= 1, "views.min_span must be in (0, 1] (got \(views.minSpan))")
+        try require(views.maskRatio >= 0 && views.maskRatio < 1, "views.mask_ratio must be in [0, 1) (got \(views.maskRatio))")
         try require(objectives.temperature > 0, "objectives.temperature must be positive (got \(objectives.temperature))")
         try require(objectives.debias >= 0 && objectives.debias < 1, "objectives.debias must be in [0, 1) (got \(objectives.debias))")
         try require(objectives.sceneViews == 1 || objectives.sceneViews == 2, "objectives.scene_views must be 1 or 2 (got \(objectives.sceneViews))")
@@ -290,6 +296,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             c.scene.temperature = Float(objectives.sceneTemperature)
             c.sceneOnBothViews = objectives.sceneViews == 2
             c.views.minimumSpan = Float(views.minSpan)
+            c.views.maskRatio = Float(views.maskRatio)
             c.reconstructionWeight = Float(objectives.reconstructionWeight)
         }
         c.contrastiveWeight = Float(objectives.contrastiveWeight)
@@ -332,6 +339,16 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if let text = try? yaml(), let tree = try? Yams.load(yaml: text) { walk(tree as Any, "") }
         return out
     }
+
+    /// Keys added after checkpoints were first written, each with the value that reproduces
+    /// the behaviour from before it existed: a checkpoint that lacks the key resumes a run
+    /// that has this value.
+    public static let valuesBeforeKeysExisted: [String: String] = {
+        var legacy = RunConfig()
+        legacy.views.maskRatio = 0
+        let flat = legacy.flattened
+        return ["views.mask_ratio": flat["views.mask_ratio"] ?? "0.0"]
+    }()
 
     /// Settings a checkpoint must share with the run that resumes it: everything except
     /// names, loading, bucketing, checkpoint and evaluation cadence.

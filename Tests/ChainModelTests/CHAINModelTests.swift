@@ -120,6 +120,28 @@ final class CHAINModelTests: XCTestCase {
         XCTAssertGreaterThan((0..<projection.count).map { abs(only.store.gradient(projection)[$0]) }.max()!, 0)
     }
 
+    /// Masked views (`views.mask_ratio`): segment sampling over every frame, half of them
+    /// dropped, so the views, the order pass and the reconstruction targets are all sized by
+    /// the kept frames. Whole objective (contrastive, order, reconstruction) against finite
+    /// differences.
+    func testWholeModelGradientWithMaskedViews() {
+        var config = smallConfig()
+        config.hashActivation = .hardTanh
+        config.sceneWeight = 0
+        config.reconstructionWeight = 0.5
+        config.views = SegmentSampler(segments: 12, minimumSpan: 1, maskRatio: 0.5)
+        XCTAssertEqual(config.views.viewLength, 6)
+        config.conmh.decoderWidth = 12; config.conmh.decoderHeads = 2
+        let (model, run) = decoderFixture(config, seed: 31, frames: 12)
+        model.store.zeroGradients()
+        let losses = run()
+        XCTAssertGreaterThan(losses.reconstruction, 0)
+        XCTAssertGreaterThan(losses.order, 0)
+        XCTAssertEqual(losses.total, losses.contrastive + losses.order + 0.5 * losses.reconstruction, accuracy: 1e-6)
+        let r = GradientCheck(epsilon: 3e-3).checkParameters(model.store, perParameter: 6) { run().total }
+        XCTAssertTrue(r.passed, "\(r)")
+    }
+
     /// Each task alone lowers its own loss on a small synthetic set (120 AdamW steps).
     func testEachTaskLearnsAlone() {
         for task in ["contrastive", "order", "scene"] {

@@ -117,6 +117,41 @@ final class ViewTests: XCTestCase {
         XCTAssertEqual(sampler.sample(frames: 25, rng: &a), sampler.sample(frames: 25, rng: &b))
     }
 
+    /// Masking keeps a random, ordered subset of the segment-sampled frames; without it the
+    /// sampler draws exactly what it drew before the option existed.
+    func testMaskedSegmentSampling() {
+        let plain = SegmentSampler(segments: 25, minimumSpan: 1), masked = SegmentSampler(segments: 25, minimumSpan: 1, maskRatio: 0.5)
+        XCTAssertEqual(plain.viewLength, 25)
+        XCTAssertEqual(masked.viewLength, 12, "25 − round(12.5)")
+        XCTAssertEqual(SegmentSampler(segments: 4, maskRatio: 0.9).viewLength, 1, "at least one frame stays")
+        var rng = Philox(seed: 3)
+        var seen = [Int](repeating: 0, count: 25)
+        for _ in 0..<2000 {
+            let idx = masked.sample(frames: 25, rng: &rng)
+            XCTAssertEqual(idx.count, 12)
+            XCTAssertEqual(Set(idx).count, 12)
+            XCTAssertEqual(idx, idx.sorted())
+            for i in idx { seen[i] += 1 }
+        }
+        // Each frame is kept with probability 12/25: 960 of 2000 draws.
+        XCTAssertTrue(seen.allSatisfy { abs($0 - 960) < 130 }, "\(seen)")
+        // A masked view is a subset of the unmasked draw from the same generator state.
+        let segments = SegmentSampler(segments: 12, minimumSpan: 0.5), subset = SegmentSampler(segments: 12, minimumSpan: 0.5, maskRatio: 0.25)
+        for seed in 0..<50 {
+            var a = Philox(seed: UInt64(seed)), b = Philox(seed: UInt64(seed))
+            let all = segments.sample(frames: 40, rng: &a), some = subset.sample(frames: 40, rng: &b)
+            XCTAssertEqual(some.count, 9)
+            XCTAssertTrue(Set(some).isSubset(of: all))
+        }
+        // A ratio too small to mask a frame draws no permutation: the same frames and the same
+        // generator state afterwards as no masking.
+        var c = Philox(seed: 5), d = Philox(seed: 5)
+        let tiny = SegmentSampler(segments: 6, maskRatio: 0.05)
+        XCTAssertEqual(tiny.viewLength, 6)
+        XCTAssertEqual(SegmentSampler(segments: 6).sample(frames: 25, rng: &c), tiny.sample(frames: 25, rng: &d))
+        XCTAssertEqual(c.next(), d.next())
+    }
+
     func testFeatureAugmentationIsTemporallyConsistent() {
         let frames = 4, f = 50
         let x = TestData.tensor([frames, f], seed: 2)

@@ -93,4 +93,21 @@ final class RunConfigTests: XCTestCase {
         XCTAssertTrue(keys.isSuperset(of: ["model.bits", "training.batch", "training.seed", "views.frames", "dataset"]))
         XCTAssertFalse(keys.contains("checkpoints.every")); XCTAssertFalse(keys.contains("training.loading"))
     }
+
+    /// A checkpoint written before `views.mask_ratio` existed resumes a run that masks
+    /// nothing (its old behaviour), and only that run.
+    func testCheckpointsFromBeforeAKeyExistedResumeTheOldBehaviour() throws {
+        let unmasked = try RunConfig.resolve(path: nil, overrides: ["views.mask_ratio=0"])
+        let masked = try RunConfig.resolve(path: nil, overrides: ["views.mask_ratio=0.5"])
+        var old = unmasked.flattened
+        old["views.mask_ratio"] = nil
+        let keys = unmasked.resumeInvariantKeys
+        XCTAssertTrue(keys.contains("views.mask_ratio"))
+        XCTAssertNil(CheckpointManager.mismatch(stored: old, current: unmasked.flattened, keys: keys))
+        XCTAssertEqual(CheckpointManager.mismatch(stored: old, current: masked.flattened, keys: keys),
+                       "the checkpoint was made with views.mask_ratio = 0.0; this run has 0.5")
+        XCTAssertNil(CheckpointManager.mismatch(stored: masked.flattened, current: masked.flattened, keys: keys))
+        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["views.mask_ratio=1"]) }
+            .contains("views.mask_ratio must be in [0, 1) (got 1.0)"))
+    }
 }
