@@ -75,8 +75,8 @@ public struct CHAINModel: Sendable {
         let length = e.sequenceLength, bits = config.bits, f = config.encoder.inputSize
         var rng = Philox(seed: 0)   // inference draws nothing
         var sums = [Float](repeating: 0, count: batch * bits)
+        var positions = e.positions   // rewritten per view when views > 1
         for view in 0..<e.views {
-            var positions = e.positions
             var input = features
             if e.views > 1 {
                 for v in 0..<batch {
