@@ -17,8 +17,6 @@ public struct CHAINConfig: Sendable, Equatable {
         public var decoderWidth = 192
         public var decoderLayers = 2
         public var decoderHeads = 3
-        /// γ, the weight of the reconstruction loss.
-        public var reconstructionWeight: Float = 1
         public init() {}
     }
 
@@ -45,9 +43,9 @@ public struct CHAINConfig: Sendable, Equatable {
     public var sceneWeight: Float
     public var scene: PrototypeLoss
     public var scenes: SceneSegmentation
-    /// γ in chain mode: reconstruct the frames a view did not sample from its frame codes
-    /// (ConMH's decoder, with the segment-sampled view as the visible set; 0 turns it off).
-    /// ConMH mode uses `conmh.reconstructionWeight`.
+    /// γ, the weight of masked-frame reconstruction (`MaskedReconstruction`). ConMH mode
+    /// always reconstructs (default 1); in chain mode γ > 0 reconstructs the frames a view did
+    /// not sample from its frame codes (default 0: off).
     public var reconstructionWeight: Float = 0
     /// Apply the scene loss to the frames of both views (else of view 1 only).
     public var sceneOnBothViews: Bool
@@ -88,14 +86,15 @@ public struct CHAINConfig: Sendable, Equatable {
         c.contrastive = ContrastiveLoss(temperature: 0.5, debiasPrior: 0.1)
         c.orderWeight = 0
         c.sceneWeight = 0
+        c.reconstructionWeight = 1
         return c
     }
 
     public var usesContrastive: Bool { contrastiveWeight > 0 }
     public var usesOrder: Bool { orderWeight > 0 }
     public var usesScene: Bool { sceneWeight > 0 }
-    /// Chain mode with γ > 0 (ConMH mode always reconstructs).
-    public var usesReconstruction: Bool { mode == .chain && reconstructionWeight > 0 }
+    /// ConMH mode, or chain mode with γ > 0.
+    public var usesReconstruction: Bool { mode == .conmh || reconstructionWeight > 0 }
     /// Whether the model has the MAE decoder and reconstruction head.
-    public var hasDecoder: Bool { mode == .conmh || usesReconstruction }
+    public var hasDecoder: Bool { usesReconstruction }
 }

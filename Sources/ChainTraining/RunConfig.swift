@@ -285,7 +285,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if model.mode == "conmh" {
             c = CHAINConfig.conmh(featureSize: featureSize, frames: frames, bits: model.bits, modelSize: model.width,
                                   layers: model.layers, heads: model.heads, headSize: headSize, ffnSize: model.ffn)
-            c.conmh.reconstructionWeight = Float(conmh.reconstructionWeight)
+            c.reconstructionWeight = Float(conmh.reconstructionWeight)
             c.conmh.maskRatio = Float(conmh.maskRatio)
         } else {
             c = CHAINConfig(featureSize: featureSize, maxFrames: frames, bits: model.bits, modelSize: model.width,

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// Every epoch draws one permutation of the training videos from (seed, epoch); global
 /// batch b of it is split evenly over the ranks (rank r takes its r-th slice), and an
-/// incomplete last batch is dropped. Each rank runs `CHAINTrainingStep` on its slice (losses
+/// incomplete last batch is dropped. Each rank runs its `TrainingStep` on its slice (losses
 /// normalised over the global batch), the flat gradient is summed with one all-reduce,
 /// optionally clipped, and every rank applies the same AdamW update.
 public final class Trainer {
@@ -78,7 +78,7 @@ public final class Trainer {
         public var globalStep: Int
         public var endsEpoch: Bool
         /// This rank's share of the step's losses (sum over ranks for the global values) and the rate used.
-        public var losses = CHAINTrainingStep.Losses()
+        public var losses = StepLosses()
         public var learningRate: Float = 0
     }
 
@@ -115,7 +115,7 @@ public final class Trainer {
         let schedule = WarmupCosineSchedule(peak: options.learningRate, floor: options.learningRate / 100,
                                             warmupSteps: options.warmupEpochs * stepsPerEpoch,
                                             totalSteps: options.epochs * stepsPerEpoch)
-        let step = CHAINTrainingStep(model: model, maxBatch: local, workers: workers)
+        let step = makeTrainingStep(model: model, maxBatch: local, workers: workers)
         let std = try source.featureStandardDeviation()
         var globalStep = sampler.globalStep(position)
         for epoch in position.epoch..<options.epochs {
@@ -141,7 +141,7 @@ public final class Trainer {
                 let batch = try source.batch(step: s)
                 model.store.zeroGradients()
                 let copies = source.augmentedCopies > 0
-                    ? CHAINTrainingStep.AugmentedCopies(features: batch.augmented!, copies: source.augmentedCopies) : nil
+                    ? AugmentedCopies(features: batch.augmented!, copies: source.augmentedCopies) : nil
                 var rng = stepRandom(epoch: epoch, step: s, rank: comm.rank)
                 let l = std.withUnsafeBufferPointer { sd in
                     step.run(videos: batch.features, batch: local, frames: source.frames, featureStd: sd.baseAddress!,

@@ -42,7 +42,7 @@ struct ChainStep: ParsableCommand {
         let model = CHAINModel(config: config, seed: 1)
         let optimizer = AdamW(model.store)
         optimizer.workers = threads
-        let step = CHAINTrainingStep(model: model, maxBatch: batch, workers: threads)
+        let step = makeTrainingStep(model: model, maxBatch: batch, workers: threads)
         let profile = StepProfile()
         let exchange = ProfiledExchange(comm, profile)
         let videos = Tensor(shape: [batch * frames, features])

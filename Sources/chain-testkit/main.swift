@@ -152,7 +152,7 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight:
 
     func train(_ exchange: Communicator, first: Int, count: Int, steps: Int) -> (gradient: [Float], parameters: [Float]) {
         let model = CHAINModel(config: config, seed: 5)
-        let step = CHAINTrainingStep(model: model, maxBatch: count)
+        let step = makeTrainingStep(model: model, maxBatch: count)
         let optimizer = AdamW(model.store)
         var firstGradient: [Float] = []
         for s in 0..<steps {

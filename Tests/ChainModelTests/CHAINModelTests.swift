@@ -49,7 +49,7 @@ final class CHAINModelTests: XCTestCase {
         for k in 0..<config.bits { gain[k] = 0.3 }
         let batch = 3, frames = 12
         let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 2)
-        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        let step = CHAINStep(model: model, maxBatch: batch)
         let exchange = SingleProcessExchange()
         var frozen: [Int: SceneSegmentation.Scenes] = [:]
         let scenes: (Int) -> SceneSegmentation.Scenes = { view in
@@ -58,10 +58,11 @@ final class CHAINModelTests: XCTestCase {
             frozen[view] = s
             return s
         }
+        step.sceneOverride = scenes
         func loss() -> Double {
             var rng = Philox(seed: 3)
             return videos.withUnsafeBufferPointer {
-                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: exchange, scenes: scenes).total
+                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: exchange).total
             }
         }
         model.store.zeroGradients()
@@ -78,14 +79,14 @@ final class CHAINModelTests: XCTestCase {
     /// A model with a decoder for whole-objective gradient checks: the hash LayerNorm's gain
     /// at 0.3 (every h inside hard-tanh's smooth region) and a step on 3 fixed synthetic
     /// videos (video seed = seed + 1, step seed = seed + 2).
-    func decoderFixture(_ config: CHAINConfig, seed: UInt64, frames: Int) -> (CHAINModel, () -> CHAINTrainingStep.Losses) {
+    func decoderFixture(_ config: CHAINConfig, seed: UInt64, frames: Int) -> (CHAINModel, () -> StepLosses) {
         let model = CHAINModel(config: config, seed: seed)
         XCTAssertNotNil(model.store.parameter(named: "decoder.mask_token"))
         let gain = model.store.value(model.hash.norm.gamma!)
         for k in 0..<config.bits { gain[k] = 0.3 }
         let batch = 3
         let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: seed + 1)
-        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        let step = makeTrainingStep(model: model, maxBatch: batch)
         return (model, {
             var rng = Philox(seed: seed + 2)
             return videos.withUnsafeBufferPointer {
@@ -153,7 +154,7 @@ final class CHAINModelTests: XCTestCase {
             let batch = 16, frames = 12
             let videos = SyntheticVideos.make(videos: 64, frames: frames, featureSize: 10, classes: 8, seed: 5)
             let steps = 120
-            let step = CHAINTrainingStep(model: model, maxBatch: batch)
+            let step = makeTrainingStep(model: model, maxBatch: batch)
             let optimizer = AdamW(model.store, .init(weightDecay: 0))
             var rng = Philox(seed: 6)
             var history: [Double] = []
@@ -213,7 +214,7 @@ final class CHAINModelTests: XCTestCase {
         let model = CHAINModel(config: config, seed: 14)
         let batch = 16, frames = 8
         let videos = SyntheticVideos.make(videos: 64, frames: frames, featureSize: 10, classes: 8, seed: 15)
-        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        let step = makeTrainingStep(model: model, maxBatch: batch)
         let optimizer = AdamW(model.store, .init(weightDecay: 0))
         var rng = Philox(seed: 16)
         var history: [Double] = []
@@ -305,7 +306,7 @@ final class AugmentedCopiesTests: XCTestCase {
         var copiesData = [Float](repeating: 0, count: batch * copies * frames * 3)
         for v in 0..<batch { for a in 0..<copies { for k in 0..<(frames * 3) { copiesData[((v * copies + a) * frames) * 3 + k] = Float(100 * v + a) } } }
         let clean = [Float](repeating: -1, count: batch * frames * 3)
-        let step = CHAINTrainingStep(model: model, maxBatch: batch)
+        let step = CHAINStep(model: model, maxBatch: batch)
         var rng = Philox(seed: 2)
         var seenCopies = Set<Float>()
         for _ in 0..<20 {   // 40 draws per video over 4 copies: all appear (P(miss) ≈ 4·0.75⁴⁰ ≈ 4e-5)

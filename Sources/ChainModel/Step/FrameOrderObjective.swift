@@ -1,0 +1,92 @@
+import ChainNN
+import ChainNumerics
+
+/// Task 2, frame-order verification: view 0's frames are shuffled per video, the encoder sees
+/// them at their slots' positions, and the order head predicts each slot's original position
+/// among the view's L frames (softmax cross-entropy over the first L of the head's T_max
+/// outputs, the global mean over frames).
+///
+/// The pass reads view 0's projection (view 0 `keepsProjection`) instead of projecting the
+/// same frames again, and adds its gradient there. forward: permute, encoder, head, loss.
+/// backwardAfterViews: head, encoder, then into view 0's dProjected (whose weight gradient
+/// view 0 forms once for both passes).
+final class FrameOrderObjective: TrainingObjective {
+    let weight: Float
+    let length: Int, maxPositions: Int, modelSize: Int
+    let phase = "order pass"
+    var reachesViewCodes: Bool { false }
+    let encoder: TransformerEncoder.Activations
+    /// [maxBatch·L] slot s of video v holds view row v·L + sourceRow…; targets: its original slot.
+    var positions: [Int32], targets: [Int32], sourceRow: [Int]
+    /// [maxBatch·L, d] the permuted projection and its gradient; the encoder output's gradient.
+    let embedded: Tensor, dEmbedded: Tensor, dHidden: Tensor
+    /// [maxBatch·L, T_max] the head's logits and their gradient; [maxBatch·L, L] the first L.
+    let logits: Tensor, dLogits: Tensor, compactLogits: Tensor
+    private var hidden: UnsafeMutablePointer<Float>?
+
+    init(_ model: CHAINModel, weight: Float, length: Int, maxBatch: Int, workers: Int) {
+        let c = model.config, rows = maxBatch * length
+        self.weight = weight
+        self.length = length
+        maxPositions = c.encoder.maxPositions
+        modelSize = c.encoder.modelSize
+        encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
+        positions = [Int32](repeating: 0, count: rows)
+        targets = [Int32](repeating: 0, count: rows)
+        sourceRow = [Int](repeating: 0, count: rows)
+        embedded = Tensor(shape: [rows, modelSize])
+        dEmbedded = Tensor(shape: [rows, modelSize])
+        dHidden = Tensor(shape: [rows, modelSize])
+        logits = Tensor(shape: [rows, maxPositions])
+        dLogits = Tensor(shape: [rows, maxPositions])
+        compactLogits = Tensor(shape: [rows, length])
+    }
+
+    func forward(_ step: StepContext, _ losses: inout StepLosses) {
+        let model = step.model, view = step.views[0], batch = step.batch.count, l = length, d = modelSize
+        precondition(view.keepsProjection && view.length == l, "the order pass needs view 0's projection")
+        let rows = batch * l
+        for v in 0..<batch {
+            let permutation = step.streams[v].permutation(l)
+            for s in 0..<l {
+                sourceRow[v * l + s] = v * l + permutation[s]
+                (embedded.pointer + (v * l + s) * d).update(from: view.projected.pointer + sourceRow[v * l + s] * d,
+                                                              count: d)
+                positions[v * l + s] = Int32(s)
+                targets[v * l + s] = Int32(permutation[s])
+            }
+        }
+        let out = positions.withUnsafeBufferPointer {
+            model.encoder.forward(embedded: embedded.pointer, positions: $0.baseAddress!, batch: batch, encoder,
+                                  model.store, rng: &step.rng, training: true)
+        }
+        hidden = out
+        model.orderHead.forward(out, logits.pointer, rows: rows, model.store)
+        for r in 0..<rows { (compactLogits.pointer + r * l).update(from: logits.pointer + r * maxPositions, count: l) }
+        let totalRows = step.exchange.allGatherCounts(rows).reduce(0, +)
+        let share = Float(rows) / Float(totalRows)
+        // The gradient is formed with the loss (into compactLogits, in place) and used in backward.
+        let (loss, correct) = targets.withUnsafeBufferPointer {
+            SoftmaxCrossEntropy.lossAndGradient(logits: compactLogits.pointer, targets: $0.baseAddress!, rows: rows,
+                                                classes: l, dLogits: compactLogits.pointer, weight: weight * share)
+        }
+        losses.order = loss * Double(share)
+        losses.orderCorrect = correct
+        losses.orderFrames = rows
+    }
+
+    func backwardAfterViews(_ step: StepContext) {
+        let model = step.model, view = step.views[0], l = length, d = modelSize, rows = step.batch.count * l
+        guard let hidden else { preconditionFailure("order pass: backward before forward") }
+        dLogits.fill(0)
+        for r in 0..<rows { (dLogits.pointer + r * maxPositions).update(from: compactLogits.pointer + r * l, count: l) }
+        model.orderHead.backward(hidden, dLogits.pointer, dHidden.pointer, rows: rows, model.store)
+        positions.withUnsafeBufferPointer {
+            model.encoder.backward(dEmbedded: dEmbedded.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
+                                   encoder, model.store)
+        }
+        for r in 0..<rows {
+            VectorMath.add(dEmbedded.pointer + r * d, into: view.dProjected.pointer + sourceRow[r] * d, count: d)
+        }
+    }
+}
