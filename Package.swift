@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // CHAIN: distributed self-supervised video hashing.
-// Layers (each imports only the ones above it): system libraries → ChainNumerics → ChainNN →
-// (model/objectives) → ChainStorage (HDF5) → ChainDistributed (MPI) → training → CLI.
+// Layers, each importing only layers below it: C libraries (CKernels, OpenBLAS, HDF5, MPI, zlib)
+// → ChainNumerics → ChainNN → ChainModel; ChainStorage → ChainData → ChainEvaluation →
+// ChainReport; ChainDistributed; all of them → ChainTraining → ChainCLI → the executables.
 // See docs/architecture.md.
 import PackageDescription
 
@@ -31,68 +32,78 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // Engine.
+        // Engine. Each target lists every module it imports; none imports a module listed after it.
         .target(name: "CKernels"),
         .target(name: "ChainNumerics", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "ChainNN", dependencies: ["ChainNumerics", "CKernels"]),
-        .target(name: "ChainModel", dependencies: ["ChainNN"]),
+        .target(name: "ChainModel", dependencies: ["ChainNN", "ChainNumerics"]),
         .target(name: "ChainStorage", dependencies: ["CHDF5"]),
         .target(name: "ChainData", dependencies: ["ChainStorage", "ChainNumerics", "CZlib",
                                                   .product(name: "Yams", package: "Yams")]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "CKernels"]),
-        .target(name: "ChainToy", dependencies: ["ChainNN", "ChainDistributed"]),
-        .target(name: "ChainTraining", dependencies: ["ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed",
-                                                      "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams")]),
-
         .target(name: "ChainReport", dependencies: ["ChainEvaluation"]),
+        .target(name: "ChainToy", dependencies: ["ChainNN", "ChainNumerics", "ChainDistributed"]),
+        .target(name: "ChainTraining", dependencies: [
+            "ChainModel", "ChainNN", "ChainNumerics", "ChainData", "ChainEvaluation", "ChainReport", "ChainDistributed",
+            "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "ChainCLI", dependencies: [
+            "ChainDistributed", "ChainTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // Executables.
         .executableTarget(name: "ChainTrainTool", dependencies: [
-            "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainData", "ChainReport",
+            "ChainCLI", "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainNumerics", "ChainData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-train"),
         .executableTarget(name: "ChainDataTool", dependencies: [
-            "ChainData", "ChainStorage",
+            "ChainCLI", "ChainData", "ChainStorage", "ChainNumerics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-data"),
         .executableTarget(name: "ChainEvalTool", dependencies: [
-            "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed",
+            "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-eval"),
         .executableTarget(name: "ChainEncodeTool", dependencies: [
-            "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed",
+            "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-encode"),
         .executableTarget(name: "ChainSearchTool", dependencies: [
-            "ChainEvaluation", "ChainData",
+            "ChainCLI", "ChainEvaluation", "ChainData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-search"),
         .executableTarget(name: "ChainBenchTool", dependencies: [
-            "ChainNN", "ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed", "ChainTraining",
+            "ChainCLI", "ChainNN", "ChainNumerics", "ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed", "ChainTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).
-        .executableTarget(name: "chain-testkit", dependencies: ["ChainDistributed", "ChainToy", "ChainModel", "ChainTraining", "ChainData",
-                                                               "ChainStorage"],
-                          path: "Sources/chain-testkit"),
+        .executableTarget(name: "chain-testkit", dependencies: [
+            "ChainDistributed", "ChainToy", "ChainModel", "ChainNN", "ChainNumerics", "ChainTraining", "ChainData",
+            "ChainStorage",
+        ], path: "Sources/chain-testkit"),
 
         // Tests.
-        .target(name: "ChainTestSupport", dependencies: ["ChainNN"], path: "Tests/ChainTestSupport"),
+        .target(name: "ChainTestSupport", dependencies: ["ChainNN", "ChainNumerics"], path: "Tests/ChainTestSupport"),
         .testTarget(name: "ChainNumericsTests", dependencies: ["ChainNumerics", "ChainTestSupport"]),
-        .testTarget(name: "ChainNNTests", dependencies: ["ChainNN", "ChainToy", "ChainTestSupport"]),
-        .testTarget(name: "ChainModelTests", dependencies: ["ChainModel", "ChainTestSupport"],
+        .testTarget(name: "ChainNNTests", dependencies: ["ChainNN", "ChainNumerics", "ChainToy", "ChainTestSupport"]),
+        .testTarget(name: "ChainModelTests", dependencies: ["ChainModel", "ChainNN", "ChainNumerics", "ChainTestSupport"],
                     exclude: ["Fixtures/make_affinity_propagation_fixtures.py"],
                     resources: [.copy("Fixtures/affinity_propagation.json")]),
         .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
-        .testTarget(name: "ChainEvaluationTests", dependencies: ["ChainEvaluation", "ChainData", "ChainNumerics", "ChainStorage"],
+        .testTarget(name: "ChainEvaluationTests", dependencies: ["ChainEvaluation", "ChainData", "ChainNumerics",
+                                                                "ChainStorage"],
                     exclude: ["make_packbits_fixture.py"],
                     resources: [.copy("Fixtures/packbits.json")]),
-        .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "ChainDataTool"],
+        .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "ChainTestSupport",
+                                                          "ChainDataTool"],
                     exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ChainTrainingTests", dependencies: ["ChainTraining", "ChainData"]),
-        .testTarget(name: "ChainDistributedTests", dependencies: ["ChainDistributed", "ChainTraining", "ChainStorage", "chain-testkit",
-                                                                "ChainTrainTool", "ChainDataTool", "ChainEvalTool",
-                                                                "ChainEncodeTool", "ChainSearchTool"]),
+        .testTarget(name: "ChainTrainingTests", dependencies: ["ChainTraining", "ChainData", "ChainDistributed"]),
+        // The executables are dependencies so that `swift build --build-tests` builds what these tests run.
+        .testTarget(name: "ChainDistributedTests", dependencies: [
+            "ChainDistributed", "ChainTraining", "ChainStorage", "ChainTestSupport", "chain-testkit", "ChainTrainTool",
+            "ChainDataTool",
+            "ChainEvalTool", "ChainEncodeTool", "ChainSearchTool",
+        ]),
     ]
 )

@@ -27,7 +27,18 @@ public struct DatasetValidator {
         public var labels: LabelMatrix?
     }
 
-    public func validate() throws -> [SplitSummary] {
+    /// The three splits' findings, by name (and in the order train, database, query).
+    public struct Splits: RandomAccessCollection, Sendable {
+        public let all: [SplitSummary]
+        public var train: SplitSummary { all[0] }
+        public var database: SplitSummary { all[1] }
+        public var query: SplitSummary { all[2] }
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { all.count }
+        public subscript(index: Int) -> SplitSummary { all[index] }
+    }
+
+    public func validate() throws -> Splits {
         var summaries: [SplitSummary] = []
         var scanned: [String: Int] = [:]   // feature file:key → videos (each file scanned once)
         for (role, split) in [("train", config.train), ("database", config.database), ("query", config.query)] {
@@ -78,6 +89,6 @@ public struct DatasetValidator {
         if let d = summaries[1].labels, let q = summaries[2].labels, d.classes != q.classes {
             throw DataError("\(config.path(config.query.labels!)): \(q.classes) label columns; the database labels have \(d.classes)")
         }
-        return summaries
+        return Splits(all: summaries)
     }
 }

@@ -193,13 +193,4 @@ public final class Communicator: @unchecked Sendable {
         MPI_Initialized(&initialized)
         if initialized != 0 && finalized == 0 { MPI_Finalize() }
     }
-
-    /// The Open MPI library version string.
-    public static var libraryVersion: String {
-        var buffer = [CChar](repeating: 0, count: 512)
-        var length: Int32 = 0
-        MPI_Get_library_version(&buffer, &length)
-        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
 }

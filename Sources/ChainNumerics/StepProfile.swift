@@ -1,4 +1,3 @@
-import Dispatch
 
 /// Wall-clock seconds per named phase of a training step, summed over the calls since the
 /// last `reset` (the cost breakdown `chain-bench chain-step` prints).
@@ -11,8 +10,8 @@ public final class StepProfile: @unchecked Sendable {
 
     /// Runs `body`, adding its duration to `phase`.
     public func measure<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { add(phase, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9) }
+        let start = ContinuousClock.now
+        defer { add(phase, (ContinuousClock.now - start).seconds) }
         return try body()
     }
 

@@ -112,22 +112,6 @@ public enum VectorMath {
         return s
     }
 
-    /// Σ (x_i − c)² in float (vectorised), for variances.
-    @inlinable
-    public static func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, from c: Float, count: Int) -> Float {
-        var acc = Vector()
-        let cv = Vector(repeating: c)
-        var i = 0
-        while i + 8 <= count {
-            let d = UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self) - cv
-            acc += d * d
-            i += 8
-        }
-        var s = acc.sum()
-        while i < count { s += (x[i] - c) * (x[i] - c); i += 1 }
-        return s
-    }
-
     /// Σ x_i · y_i accumulated in double precision.
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Double {
         var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0

@@ -31,8 +31,6 @@ public final class HDF5Dataset: @unchecked Sendable {
     /// "path:name", for messages.
     public var location: String { "\(file.path):\(name)" }
 
-    public var elementCount: Int { shape.reduce(1, *) }
-
     /// Reads the hyperslab [start, start+count) converted to float32 into `buffer`
     /// (count.product floats, row-major). Works for every numeric element type.
     public func read(start: [Int], count: [Int], into buffer: UnsafeMutablePointer<Float>) throws {

@@ -17,10 +17,19 @@ public protocol BatchSource: AnyObject {
     func featureStandardDeviation() throws -> [Float]
     /// Prepares the epoch whose visiting order is `order`, starting at `firstStep`.
     func startEpoch(order: [Int], firstStep: Int) throws
-    /// This rank's videos at `step` of the current epoch, in the sampler's slice order:
-    /// their features (videos × T × F) and augmented copies (videos × A × T × F, or nil).
-    /// Valid until the next call.
-    func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?)
+    /// This rank's videos at `step` of the current epoch, in the sampler's slice order.
+    /// The pointers are valid until the next call.
+    func batch(step: Int) throws -> TrainingBatch
+}
+
+/// This rank's videos at one step, as a `BatchSource` delivers them.
+public struct TrainingBatch {
+    /// Global indices of the videos, in the sampler's slice order.
+    public var videos: [Int]
+    /// [videos, T, F] their features.
+    public var features: UnsafePointer<Float>
+    /// [videos, A, T, F] their augmented copies, or nil.
+    public var augmented: UnsafePointer<Float>?
 }
 
 /// The videos whose frames estimate the per-feature standard deviation: all of them up to
@@ -84,7 +93,7 @@ public final class ReplicatedSource: BatchSource {
 
     public func startEpoch(order: [Int], firstStep: Int) throws { self.order = order }
 
-    public func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?) {
+    public func batch(step: Int) throws -> TrainingBatch {
         let mine = sampler.videos(order, step: step, rank: rank)
         let stride = frames * featureSize
         videos.features.withUnsafeBufferPointer { all in
@@ -96,6 +105,7 @@ public final class ReplicatedSource: BatchSource {
                 for (k, v) in mine.enumerated() { (augmentedBuffer.pointer + k * a).update(from: all.baseAddress! + v * a, count: a) }
             }
         }
-        return (UnsafePointer(buffer.pointer), augmented == nil ? nil : UnsafePointer(augmentedBuffer.pointer))
+        return TrainingBatch(videos: mine, features: UnsafePointer(buffer.pointer),
+                             augmented: augmented == nil ? nil : UnsafePointer(augmentedBuffer.pointer))
     }
 }

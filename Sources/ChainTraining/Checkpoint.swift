@@ -91,40 +91,40 @@ public struct Checkpoint: Sendable {
             try file.flush()
             file.close()
             try Self.fsync(temporary)
-            if rename(temporary, path) != 0 { throw DataError("\(path): cannot rename the finished checkpoint into place (errno \(errno))") }
+            if rename(temporary, path) != 0 { throw CheckpointError("\(path): cannot rename the finished checkpoint into place (errno \(errno))") }
             try Self.fsync((path as NSString).deletingLastPathComponent)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw DataError("\(path): cannot write the checkpoint: \(error)")
+            throw CheckpointError("\(path): cannot write the checkpoint: \(error)")
         }
     }
 
     static func fsync(_ path: String) throws {
         let fd = open(path.isEmpty ? "." : path, O_RDONLY)
-        guard fd >= 0 else { throw DataError("\(path): cannot open to fsync (errno \(errno))") }
+        guard fd >= 0 else { throw CheckpointError("\(path): cannot open to fsync (errno \(errno))") }
         defer { close(fd) }
-        guard Foundation.fsync(fd) == 0 else { throw DataError("\(path): fsync failed (errno \(errno))") }
+        guard Foundation.fsync(fd) == 0 else { throw CheckpointError("\(path): fsync failed (errno \(errno))") }
     }
 
     /// Reads and verifies a checkpoint; any damage is an error naming the file.
     public static func read(path: String) throws -> Checkpoint {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError("\(path): no such checkpoint") }
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError("\(path): no such checkpoint") }
         do {
             let file = try HDF5File(path: path)
-            guard (try? file.attributes.string("format")) == format else { throw DataError("\(path): not a CHAIN checkpoint (\(format))") }
+            guard (try? file.attributes.string("format")) == format else { throw CheckpointError("\(path): not a CHAIN checkpoint (\(format))") }
             let text = try file.attributes.string("metadata")
             let stored = UInt32(truncatingIfNeeded: try file.attributes.integer("crc32"))
             let buffers = try ["parameters", "adam_first_moment", "adam_second_moment"].map { try file.dataset($0).readFloats() }
-            guard checksum(buffers, text) == stored else { throw DataError("\(path): checksum mismatch (the file is damaged)") }
+            guard checksum(buffers, text) == stored else { throw CheckpointError("\(path): checksum mismatch (the file is damaged)") }
             let metadata = try JSONDecoder().decode(Metadata.self, from: Data(text.utf8))
             guard buffers.allSatisfy({ $0.count == metadata.parameterCount }) else {
-                throw DataError("\(path): buffer sizes do not match the \(metadata.parameterCount) parameters it records")
+                throw CheckpointError("\(path): buffer sizes do not match the \(metadata.parameterCount) parameters it records")
             }
             return Checkpoint(metadata: metadata, parameters: buffers[0], firstMoment: buffers[1], secondMoment: buffers[2])
-        } catch let error as DataError {
+        } catch let error as CheckpointError {
             throw error
         } catch {
-            throw DataError("\(path): unreadable checkpoint: \(error)")
+            throw CheckpointError("\(path): unreadable checkpoint: \(error)")
         }
     }
 

@@ -44,9 +44,6 @@ public final class CheckpointManager {
     let comm: Communicator
     let stop: StopRequest
     let log: (String) -> Void
-    /// The signal that stopped training, if one did.
-    public private(set) var stoppedBy: Int32 = 0
-    public private(set) var lastWritten: String?
 
     public init(directory: String, every: Int, keep: Int, settings: [String: String], mustMatch: Set<String>,
                 comm: Communicator, stop: StopRequest, log: @escaping (String) -> Void) {
@@ -61,7 +58,7 @@ public final class CheckpointManager {
             switch resume {
             case .none:
                 if let existing = Checkpoint.list(in: directory).first {
-                    throw DataError("\(directory) already holds checkpoints (newest: \((existing as NSString).lastPathComponent)); "
+                    throw CheckpointError("\(directory) already holds checkpoints (newest: \((existing as NSString).lastPathComponent)); "
                                     + "pass --resume auto to continue that run, or choose another --run-dir")
                 }
             case .auto:
@@ -88,7 +85,7 @@ public final class CheckpointManager {
 
     /// Refuses a checkpoint whose settings would not continue the same run.
     func check(_ c: Checkpoint) throws {
-        if let mismatch = Self.mismatch(stored: c.metadata.settings, current: settings, keys: mustMatch) { throw DataError(mismatch) }
+        if let mismatch = Self.mismatch(stored: c.metadata.settings, current: settings, keys: mustMatch) { throw CheckpointError(mismatch) }
     }
 
     /// The first of `keys` whose stored value differs from this run's, described; nil if all
@@ -114,7 +111,6 @@ public final class CheckpointManager {
         guard due || signal != 0 || limit else { return .proceed }
         try save(trainer, event)
         if signal != 0 || limit {
-            stoppedBy = signal != 0 ? signal : SIGTERM
             if comm.isRoot {
                 log("  " + (signal != 0 ? "\(StopRequest.name(signal)) received" : "step limit \(stopAfterStep!) reached")
                     + ": checkpoint written at step \(event.globalStep) (\(event.next)); resume with --resume auto")
@@ -132,6 +128,5 @@ public final class CheckpointManager {
             try checkpoint!.write(to: path)
             Checkpoint.prune(directory, keep: keep)
         }
-        lastWritten = path
     }
 }

@@ -1,16 +1,18 @@
-import ChainData
 import ChainDistributed
 
 extension Communicator {
     /// Runs `body` on rank 0 only and broadcasts whether it threw: every rank returns, or
-    /// every rank throws the same error (so no rank is left waiting in a later collective).
+    /// every rank throws (rank 0 its error, the others a `RemoteRankError` with its message),
+    /// so no rank is left waiting in a later collective.
     public func onRoot(_ body: () throws -> Void) throws {
         var status: [UInt8] = []
+        var failure: Error?
         if isRoot {
-            do { try body() } catch { status = Array("\(error)".utf8) }
+            do { try body() } catch { failure = error; status = Array("\(error)".utf8) }
         }
         broadcast(&status)
-        if !status.isEmpty { throw DataError(String(decoding: status, as: UTF8.self)) }
+        if let failure { throw failure }
+        if !status.isEmpty { throw RemoteRankError(String(decoding: status, as: UTF8.self)) }
     }
 
     /// Runs `body` on every rank, then agrees (one all-reduce) on whether any rank failed:

@@ -10,8 +10,7 @@ import Yams
 /// wrong types are errors that name the key and list the valid ones.
 public struct RunConfig: Codable, Equatable, Sendable {
     public struct Model: Codable, Equatable, Sendable {
-        /// chain or conmh.
-        public var mode = "chain"
+        public var mode = CHAINConfig.Mode.chain
         public var bits = 64
         public var width = 256
         public var layers = 4
@@ -80,8 +79,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Floats per gradient all-reduce (0: the whole buffer at once).
         public var gradientBucket = 0
         public var seed: UInt64 = 1
-        /// auto, memory or stream (docs/data.md).
-        public var loading = "auto"
+        /// How the training features get into memory (docs/data.md).
+        public var loading = Loading.auto
         /// Compute threads per rank (0: the node's cores divided by its ranks). Each pass is
         /// split over them by videos, with one BLAS thread each (docs/benchmarks.md).
         public var threads = 0
@@ -125,13 +124,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public init() {}
 
     /// A config from resolved YAML text (as stored in checkpoints and config.yaml).
+    /// `source` names it in errors; a relative dataset path stays as written.
     public static func parse(yaml text: String, source: String) throws -> RunConfig {
-        let path = NSTemporaryDirectory() + "chain-config-\(UUID().uuidString).yaml"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do { return try resolve(path: path, overrides: []) } catch let error as DataError {
-            throw DataError(error.message.replacingOccurrences(of: path, with: source))
-        }
+        try resolve(text: text, source: source, folder: nil, overrides: [])
     }
 
     /// The key tree of the defaults: what a file or an override may name.
@@ -144,28 +139,34 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Resolves a run: defaults, then the file at `path` (if any), then `overrides`
     /// ("section.key=value", values in YAML syntax). `source` names the file in errors.
     public static func resolve(path: String?, overrides: [String]) throws -> RunConfig {
+        guard let path else { return try resolve(text: nil, source: "defaults", folder: nil, overrides: overrides) }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("\(path): no such file (or not UTF-8 text)")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return try resolve(text: text, source: path, folder: folder, overrides: overrides)
+    }
+
+    /// Defaults, then the YAML `text` (if any), then `overrides`; a relative dataset path in
+    /// the text is taken relative to `folder` (when given).
+    static func resolve(text: String?, source: String, folder: URL?, overrides: [String]) throws -> RunConfig {
         let schema = schema()
         var tree = schema
-        var source = "defaults"
-        if let path {
-            source = path
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw DataError("\(path): no such file (or not UTF-8 text)")
-            }
+        if let text {
             let document: Any?
             do { document = try Yams.load(yaml: text) } catch {
-                throw DataError("\(path): not valid YAML (\("\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")))")
+                throw ConfigError("\(source): not valid YAML (\("\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")))")
             }
-            guard let mapping = document as? [String: Any] else { throw DataError("\(path): expected a mapping of run settings") }
-            try merge(mapping, into: &tree, schema: schema, prefix: "", source: path)
+            guard let mapping = document as? [String: Any] else { throw ConfigError("\(source): expected a mapping of run settings") }
+            try merge(mapping, into: &tree, schema: schema, prefix: "", source: source)
             // A relative dataset path is relative to the run config's folder.
-            if let dataset = mapping["dataset"] as? String, dataset != "synthetic", !dataset.hasPrefix("/") {
-                tree["dataset"] = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(dataset).standardizedFileURL.path
+            if let folder, let dataset = mapping["dataset"] as? String, dataset != "synthetic", !dataset.hasPrefix("/") {
+                tree["dataset"] = folder.appendingPathComponent(dataset).standardizedFileURL.path
             }
         }
         for override in overrides {
             guard let equals = override.firstIndex(of: "=") else {
-                throw DataError("override '\(override)' is not key=value (for example model.bits=32)")
+                throw ConfigError("override '\(override)' is not key=value (for example model.bits=32)")
             }
             let key = String(override[..<equals]), text = String(override[override.index(after: equals)...])
             let value: Any = (try? Yams.load(yaml: text)).flatMap { $0 } ?? text
@@ -175,10 +176,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
             let config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.dump(object: tree))
             try config.check()
             return config
-        } catch let error as DataError {
-            throw DataError("\(source): \(error.message)")
+        } catch let error as ConfigError {
+            throw ConfigError("\(source): \(error.message)")
         } catch let error as DecodingError {
-            throw DataError("\(source): \(DatasetConfig.describe(error))")
+            throw ConfigError("\(source): \(DatasetConfig.describe(error))")
         }
     }
 
@@ -186,10 +187,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         for (key, value) in user.sorted(by: { $0.key < $1.key }) {
             let full = prefix.isEmpty ? key : "\(prefix).\(key)"
             guard let expected = schema[key] else {
-                throw DataError("\(source): unknown key '\(full)' (valid: \(schema.keys.sorted().joined(separator: ", ")))")
+                throw ConfigError("\(source): unknown key '\(full)' (valid: \(schema.keys.sorted().joined(separator: ", ")))")
             }
             if let section = expected as? [String: Any] {
-                guard let values = value as? [String: Any] else { throw DataError("\(source): '\(full)' must be a mapping (keys: \(section.keys.sorted().joined(separator: ", ")))") }
+                guard let values = value as? [String: Any] else { throw ConfigError("\(source): '\(full)' must be a mapping (keys: \(section.keys.sorted().joined(separator: ", ")))") }
                 var sub = tree[key] as? [String: Any] ?? section
                 try merge(values, into: &sub, schema: section, prefix: full, source: source)
                 tree[key] = sub
@@ -200,8 +201,19 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// A leaf must have the type of its default: integer, number, true/false, text or a list of integers.
+    /// Keys whose value is one of a fixed set (typed enums in the config).
+    static let choices: [String: [String]] = [
+        "model.mode": CHAINConfig.Mode.allCases.map(\.rawValue),
+        "training.loading": Loading.allCases.map(\.rawValue),
+    ]
+
+    /// A leaf must have the type of its default: integer, number, true/false, text or a list
+    /// of integers; a key with `choices` must be one of them.
     static func checkType(_ value: Any, like expected: Any, key: String, source: String?) throws {
+        if let allowed = choices[key], let text = value as? String, !allowed.contains(text) {
+            let list = allowed.dropLast().joined(separator: ", ") + (allowed.count > 1 ? " or " : "") + allowed.last!
+            throw ConfigError("\(source.map { "\($0): " } ?? "")\(key) must be \(list) (got \(text))")
+        }
         func kind(_ v: Any) -> String {
             switch v {
             case is Bool: "true/false"
@@ -223,23 +235,23 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         guard ok else {
             let want = expected is [Any] ? "a list of integers" : kind(expected)
-            throw DataError("\(source.map { "\($0): " } ?? "")'\(key)' must be \(want) (got \(kind(value)) '\(value)')")
+            throw ConfigError("\(source.map { "\($0): " } ?? "")'\(key)' must be \(want) (got \(kind(value)) '\(value)')")
         }
     }
 
     static func set(_ path: [String], _ value: Any, in tree: inout [String: Any], schema: [String: Any], fullKey: String) throws {
         guard let head = path.first, let expected = schema[head] else {
-            throw DataError("unknown key '\(fullKey)' (valid here: \(schema.keys.sorted().joined(separator: ", ")))")
+            throw ConfigError("unknown key '\(fullKey)' (valid here: \(schema.keys.sorted().joined(separator: ", ")))")
         }
         if path.count == 1 {
             if let section = expected as? [String: Any] {
-                throw DataError("'\(fullKey)' is a section; set one of its keys: \(section.keys.sorted().map { "\(fullKey).\($0)" }.joined(separator: ", "))")
+                throw ConfigError("'\(fullKey)' is a section; set one of its keys: \(section.keys.sorted().map { "\(fullKey).\($0)" }.joined(separator: ", "))")
             }
             try checkType(value, like: expected, key: fullKey, source: nil)
             tree[head] = value
             return
         }
-        guard let section = expected as? [String: Any] else { throw DataError("unknown key '\(fullKey)': '\(head)' has no sub-keys") }
+        guard let section = expected as? [String: Any] else { throw ConfigError("unknown key '\(fullKey)': '\(head)' has no sub-keys") }
         var sub = tree[head] as? [String: Any] ?? section
         try set(Array(path.dropFirst()), value, in: &sub, schema: section, fullKey: fullKey)
         tree[head] = sub
@@ -247,8 +259,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
     /// Range checks that name the key.
     func check() throws {
-        func require(_ ok: Bool, _ message: String) throws { if !ok { throw DataError(message) } }
-        try require(["chain", "conmh"].contains(model.mode), "model.mode must be chain or conmh (got \(model.mode))")
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
         try require(model.bits > 0 && model.bits <= 4096, "model.bits must be in 1...4096 (got \(model.bits))")
         try require(model.width > 0 && model.layers > 0 && model.heads > 0 && model.ffn > 0,
                     "model.width, model.layers, model.heads and model.ffn must be positive")
@@ -272,17 +283,17 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try require(training.gradientClip >= 0 && training.gradientBucket >= 0, "training.gradient_clip and training.gradient_bucket must be non-negative")
         try require(training.threads >= 0, "training.threads must be ≥ 0 (0: automatic)")
         try require(evaluation.views >= 1, "evaluation.views must be ≥ 1")
-        try require(["auto", "memory", "stream"].contains(training.loading), "training.loading must be auto, memory or stream (got \(training.loading))")
         try require(checkpoints.every >= 0 && checkpoints.keep >= 1, "checkpoints.every must be ≥ 0 and checkpoints.keep ≥ 1")
         try require(evaluation.every >= 0 && evaluation.validation >= 0, "evaluation.every and evaluation.validation must be non-negative")
         try require(!evaluation.topK.isEmpty && evaluation.topK.allSatisfy { $0 > 0 }, "evaluation.top_k must be a non-empty list of positive numbers")
     }
 
-    /// The model and objectives for data of `frames` × `featureSize`.
+    /// The model and objectives for data of `frames` × `featureSize` (the one place settings
+    /// become a `CHAINConfig`: T_max, the order head's outputs, is `frames`).
     public func chainConfig(frames: Int, featureSize: Int) -> CHAINConfig {
         let headSize = model.headSize > 0 ? model.headSize : model.width / model.heads
         var c: CHAINConfig
-        if model.mode == "conmh" {
+        if model.mode == .conmh {
             c = CHAINConfig.conmh(featureSize: featureSize, frames: frames, bits: model.bits, modelSize: model.width,
                                   layers: model.layers, heads: model.heads, headSize: headSize, ffnSize: model.ffn)
             c.reconstructionWeight = Float(conmh.reconstructionWeight)

@@ -94,7 +94,7 @@ public final class ShardedSource: BatchSource {
 
     public func startEpoch(order: [Int], firstStep: Int) throws { self.order = order }
 
-    public func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?) {
+    public func batch(step: Int) throws -> TrainingBatch {
         let w = comm.size, me = comm.rank
         let slices = (0..<w).map { sampler.videos(order, step: step, rank: $0) }
         // Send: to each rank d, the videos of d's slice that live in my shard, in slice order.
@@ -124,6 +124,7 @@ public final class ShardedSource: BatchSource {
                 (augmented.pointer + k * augmentedCopies * plain).update(from: row + plain, count: augmentedCopies * plain)
             }
         }
-        return (UnsafePointer(features.pointer), augmentedCopies > 0 ? UnsafePointer(augmented.pointer) : nil)
+        return TrainingBatch(videos: slices[me], features: UnsafePointer(features.pointer),
+                             augmented: augmentedCopies > 0 ? UnsafePointer(augmented.pointer) : nil)
     }
 }

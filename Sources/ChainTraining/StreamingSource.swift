@@ -13,6 +13,9 @@ public final class StreamingSource: BatchSource {
     private var plain: FeaturePrefetcher?
     private var augmentedStream: FeaturePrefetcher?
     private var nextStep = 0
+    /// This epoch's batches from `firstStep` on (global video indices).
+    private var batches: [[Int]] = []
+    private var firstStep = 0
 
     public init(features file: FeatureFile, augmented copies: FeatureFile?, sampler: DistributedSampler, comm: Communicator) throws {
         if let copies, copies.count != file.count {
@@ -39,7 +42,7 @@ public final class StreamingSource: BatchSource {
                 try file.read(first: v, count: 1, into: buffer.pointer)
                 accumulateMoments(buffer.pointer, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
             }
-        }, elsewhere: DataError("\(file.path): another rank could not read"))
+        }, elsewhere: RemoteRankError("\(file.path): another rank could not read"))
         sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         return standardDeviation(sum: sum, squares: squares, rows: everyone.count * frames)
@@ -47,18 +50,19 @@ public final class StreamingSource: BatchSource {
 
     public func startEpoch(order: [Int], firstStep: Int) throws {
         plain = nil; augmentedStream = nil   // stops the previous epoch's readers
-        let batches = (firstStep..<sampler.stepsPerEpoch).map { sampler.videos(order, step: $0, rank: comm.rank) }
+        batches = (firstStep..<sampler.stepsPerEpoch).map { sampler.videos(order, step: $0, rank: comm.rank) }
+        self.firstStep = firstStep
         plain = FeaturePrefetcher(file: file, batches: batches)
         if let copies { augmentedStream = FeaturePrefetcher(file: copies, batches: batches) }
         nextStep = firstStep
     }
 
-    public func batch(step: Int) throws -> (features: UnsafePointer<Float>, augmented: UnsafePointer<Float>?) {
+    public func batch(step: Int) throws -> TrainingBatch {
         precondition(step == nextStep, "streaming source: step \(step) requested, \(nextStep) is next")
         guard let plain else { preconditionFailure("streaming source: startEpoch was not called") }
         nextStep += 1
         let x = try plain.next().features
         let a = try augmentedStream?.next().features
-        return (x, a)
+        return TrainingBatch(videos: batches[step - firstStep], features: x, augmented: a)
     }
 }

@@ -49,14 +49,31 @@ public final class Trainer {
         optimizer.workers = max(1, options.threads)
     }
 
-    /// One epoch's summary (global means).
+    /// One epoch's summary (global means per step).
     public struct EpochReport: Sendable {
         public var epoch: Int
         public var contrastive = 0.0, order = 0.0, scene = 0.0, reconstruction = 0.0, total = 0.0
         public var orderAccuracy = 0.0
+        /// Scenes per scene-regularised view of a video.
         public var scenesPerVideo = 0.0
         public var seconds = 0.0
         public var learningRate: Float = 0
+
+        /// From the global sums of an epoch's `steps` steps; `videosPerStep`: the
+        /// scene-regularised views of one global batch.
+        init(epoch: Int, sums: StepLosses, steps: Int, videosPerStep: Int, seconds: Double, learningRate: Float) {
+            let n = Double(max(1, steps))
+            self.epoch = epoch
+            contrastive = sums.contrastive / n
+            order = sums.order / n
+            scene = sums.scene / n
+            reconstruction = sums.reconstruction / n
+            total = sums.total / n
+            orderAccuracy = sums.orderAccuracy
+            scenesPerVideo = Double(sums.scenes) / (n * Double(videosPerStep))
+            self.seconds = seconds
+            self.learningRate = learningRate
+        }
     }
 
     /// Trains for `options.epochs` epochs on an in-memory set that every rank holds.
@@ -119,45 +136,39 @@ public final class Trainer {
         let std = try source.featureStandardDeviation()
         var globalStep = sampler.globalStep(position)
         for epoch in position.epoch..<options.epochs {
-            let start = Date()
+            let start = ContinuousClock.now
             let order = sampler.order(epoch: epoch)
             let firstStep = epoch == position.epoch ? position.step : 0
             try source.startEpoch(order: order, firstStep: firstStep)
             let epochRandom = Philox(seed: options.seed, stream: 2).split(UInt64(epoch))
-            var sums = [Double](repeating: 0, count: 8)
+            var sums = StepLosses()
             var lr: Float = 0
-            func summary(_ steps: Int) -> EpochReport {
-                var totals = sums
-                totals.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-                let n = Double(max(1, steps))
-                return EpochReport(epoch: epoch + 1, contrastive: totals[0] / n, order: totals[1] / n, scene: totals[2] / n,
-                                   reconstruction: totals[3] / n, total: totals[4] / n,
-                                   orderAccuracy: totals[6] > 0 ? totals[5] / totals[6] : 0,
-                                   scenesPerVideo: totals[7] / (n * Double(b) * (model.config.sceneOnBothViews ? 2 : 1)),
-                                   seconds: Date().timeIntervalSince(start), learningRate: lr)
-            }
             for s in firstStep..<stepsPerEpoch {
-                let mine = sampler.videos(order, step: s, rank: comm.rank)
                 let batch = try source.batch(step: s)
                 model.store.zeroGradients()
-                let copies = source.augmentedCopies > 0
-                    ? AugmentedCopies(features: batch.augmented!, copies: source.augmentedCopies) : nil
+                let copies = batch.augmented.map { AugmentedCopies(features: $0, copies: source.augmentedCopies) }
                 var rng = stepRandom(epoch: epoch, step: s, rank: comm.rank)
+                let ids = batch.videos.map { UInt64($0) }
                 let l = std.withUnsafeBufferPointer { sd in
-                    step.run(videos: batch.features, batch: local, frames: source.frames, featureStd: sd.baseAddress!,
-                             augmented: copies, rng: &rng, videoRandom: epochRandom.split(UInt64(s)),
-                             videoIDs: mine.map { UInt64($0) }, exchange: comm)
+                    ids.withUnsafeBufferPointer {
+                        step.run(StepBatch(features: batch.features, count: local, frames: source.frames, augmented: copies,
+                                           featureStandardDeviation: sd.baseAddress!, videoIDs: $0),
+                                 rng: &rng, videoRandom: epochRandom.split(UInt64(s)), exchange: comm)
+                    }
                 }
                 allReduceGradients()
                 if let clip = options.gradientClip { clipGradientNorm(model.store, maxNorm: clip) }
                 lr = schedule.rate(step: globalStep, epoch: epoch)
                 optimizer.update(model.store, learningRate: lr)
                 globalStep += 1
-                sums[0] += l.contrastive; sums[1] += l.order; sums[2] += l.scene; sums[3] += l.reconstruction
-                sums[4] += l.total; sums[5] += Double(l.orderCorrect); sums[6] += Double(l.orderFrames); sums[7] += Double(l.scenes)
+                sums += l
                 let event = StepEvent(epoch: epoch, step: s, next: sampler.advance(.init(epoch: epoch, step: s)),
                                       globalStep: globalStep, endsEpoch: s == stepsPerEpoch - 1, losses: l, learningRate: lr)
-                if s == stepsPerEpoch - 1 { report(summary(s + 1 - firstStep)) }
+                if s == stepsPerEpoch - 1 {
+                    report(EpochReport(epoch: epoch + 1, sums: sums.allReduced(comm), steps: s + 1 - firstStep,
+                                       videosPerStep: b * (model.config.sceneOnBothViews ? 2 : 1),
+                                       seconds: (ContinuousClock.now - start).seconds, learningRate: lr))
+                }
                 if try afterStep(event) == .stop {
                     return event.next.epoch >= options.epochs ? .completed : .stopped(at: event.next)
                 }
@@ -182,120 +193,8 @@ public final class Trainer {
         }
     }
 
-    /// A checkpoint of the state after `event` (collective: every rank's generator state is
-    /// gathered); non-nil on rank 0 only.
-    public func checkpoint(after event: StepEvent, settings: [String: String], config: String? = nil) -> Checkpoint? {
-        let next = event.next
-        let state = stepRandom(epoch: next.epoch, step: next.step, rank: comm.rank).state
-        let seeds = comm.allGather(Int(bitPattern: UInt(state.seed)))
-        let streams = comm.allGather(Int(bitPattern: UInt(state.stream)))
-        let positions = comm.allGather(Int(bitPattern: UInt(state.position)))
-        guard comm.isRoot else { return nil }
-        let states = (0..<comm.size).map { [UInt64(bitPattern: Int64(seeds[$0])), UInt64(bitPattern: Int64(streams[$0])),
-                                            UInt64(bitPattern: Int64(positions[$0]))] }
-        var metadata = Checkpoint.Metadata(position: next, globalStep: event.globalStep, adamStep: optimizer.step,
-                                           worldSize: comm.size, seed: options.seed, randomStates: states, settings: settings,
-                                           parameterCount: model.store.values.count)
-        metadata.config = config
-        return Checkpoint(metadata: metadata, parameters: model.store.values.toArray(),
-                          firstMoment: optimizer.firstMoment.toArray(), secondMoment: optimizer.secondMoment.toArray())
-    }
-
-    /// Loads `checkpoint` (given on rank 0; ignored elsewhere) into every rank: parameters,
-    /// AdamW moments and step are broadcast from rank 0. Returns the position to resume from.
-    public func restore(_ checkpoint: Checkpoint?) throws -> DistributedSampler.Position {
-        var header: [UInt8] = []
-        if comm.isRoot {
-            guard let checkpoint else { preconditionFailure("restore: rank 0 needs the checkpoint") }
-            guard checkpoint.metadata.parameterCount == model.store.values.count else {
-                throw DataError("the checkpoint has \(checkpoint.metadata.parameterCount) floats of parameters; this model has \(model.store.values.count) (different settings?)")
-            }
-            header = Array(try JSONEncoder().encode(checkpoint.metadata))
-            checkpoint.parameters.withUnsafeBufferPointer { model.store.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
-            checkpoint.firstMoment.withUnsafeBufferPointer { optimizer.firstMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
-            checkpoint.secondMoment.withUnsafeBufferPointer { optimizer.secondMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
-        }
-        comm.broadcast(&header)
-        let metadata = try JSONDecoder().decode(Checkpoint.Metadata.self, from: Data(header))
-        comm.broadcast(model.store.values.buffer)
-        comm.broadcast(optimizer.firstMoment.buffer)
-        comm.broadcast(optimizer.secondMoment.buffer)
-        optimizer.step = metadata.adamStep
-        return metadata.position
-    }
-
-    /// Binary codes of every video of a feature file, encoded by all ranks together (rank r
-    /// encodes the contiguous share r of the file) and gathered: every rank gets all codes.
-    /// Collective; a read error on any rank is thrown on every rank.
-    /// `progress(done, share)` is called on every rank after each batch of its own share.
-    public func encodeDistributed(_ file: FeatureFile, batchSize: Int = 64,
-                                  progress: ((_ done: Int, _ share: Int) -> Void)? = nil) throws -> PackedCodes {
-        let bits = model.config.bits
-        let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
-        var mine = [Float](repeating: 0, count: max(1, share.count * bits))
-        try comm.everyRank({ try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) },
-                           elsewhere: DataError("\(file.path): another rank could not encode its share"))
-        let counts = (0..<comm.size).map { ShardedSource.shard(rank: $0, worldSize: comm.size, count: file.count).count * bits }
-        var all = [Float](repeating: 0, count: file.count * bits)
-        mine.withUnsafeBufferPointer { m in
-            all.withUnsafeMutableBufferPointer { comm.allGather(UnsafeBufferPointer(rebasing: m[0..<(share.count * bits)]), counts: counts, into: $0) }
-        }
-        return all.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: bits) }
-    }
-
-    /// Codes (±1 floats) of `videos` of `file`, `batchSize` at a time.
-    func encode(_ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float],
-                progress: ((Int, Int) -> Void)? = nil) throws {
-        let bits = model.config.bits
-        guard !videos.isEmpty else { return }
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames, workers: workers,
-                                           views: min(options.encodingViews, file.frames))
-        let buffer = Tensor(shape: [min(batchSize, videos.count), file.frames * file.featureSize])
-        try codes.withUnsafeMutableBufferPointer { out in
-            var first = videos.lowerBound
-            while first < videos.upperBound {
-                let n = min(batchSize, videos.upperBound - first)
-                try file.read(first: first, count: n, into: buffer.pointer)
-                try file.checkFinite(buffer.pointer, videos: Array(first..<(first + n)))
-                model.encode(buffer.pointer, batch: n, encoding, codes: out.baseAddress! + (first - videos.lowerBound) * bits)
-                first += n
-                progress?(first - videos.lowerBound, videos.count)
-            }
-        }
-    }
-
-    /// Binary codes of every video of a feature file, read `batchSize` videos at a time
-    /// (the file is never held in memory whole).
-    public func encode(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
-        var codes = [Float](repeating: 0, count: max(1, file.count * model.config.bits))
-        try encode(file, videos: 0..<file.count, batchSize: batchSize, into: &codes)
-        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: model.config.bits) }
-    }
-
-    /// Binary codes of every video of `data` (un-augmented, all frames), encoded as `views`
-    /// interleaved sequences (default: `options.encodingViews`).
-    public func encode(_ data: VideoSet, batchSize: Int = 64, views: Int? = nil) -> PackedCodes {
-        let bits = model.config.bits
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames, workers: workers,
-                                           views: min(views ?? options.encodingViews, data.frames))
-        var codes = [Float](repeating: 0, count: data.count * bits)
-        let stride = data.frames * data.featureSize
-        data.features.withUnsafeBufferPointer { all in
-            codes.withUnsafeMutableBufferPointer { out in
-                var first = 0
-                while first < data.count {
-                    let n = min(batchSize, data.count - first)
-                    model.encode(all.baseAddress! + first * stride, batch: n, encoding, codes: out.baseAddress! + first * bits)
-                    first += n
-                }
-            }
-        }
-        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: data.count, bits: bits) }
-    }
-
-    /// mAP of `queries` against `database` (both need labels).
-    public func evaluate(queries: VideoSet, database: VideoSet, topK: [Int], views: Int? = nil) -> RetrievalEvaluation.Result {
-        RetrievalEvaluation.evaluate(queries: encode(queries, views: views), database: encode(database, views: views),
-                                     queryLabels: queries.labels!, databaseLabels: database.labels!, topK: topK)
+    /// The inference encoder of this trainer's model (every rank; distributed encoding is collective).
+    public var encoder: DistributedEncoder {
+        DistributedEncoder(model: model, comm: comm, workers: workers, views: options.encodingViews)
     }
 }

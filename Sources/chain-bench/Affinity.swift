@@ -39,9 +39,9 @@ struct Affinity: ParsableCommand {
         var times: [Double] = []
         var labels: [[Int]] = []
         for _ in 0..<runs {
-            let t = Clock.now
+            let t = ContinuousClock.now
             labels = matrices.map { ap.fit(similarities: $0, count: frames).labels }
-            times.append(Clock.seconds(since: t))
+            times.append((ContinuousClock.now - t).seconds)
         }
         times.sort()
         let clusters = labels.map { Set($0.filter { $0 >= 0 }).count }

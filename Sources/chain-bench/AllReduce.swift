@@ -19,9 +19,9 @@ struct AllReduce: ParsableCommand {
         var times: [Double] = []
         for r in 0..<(runs + 3) {
             comm.barrier()
-            let t = Clock.now
+            let t = ContinuousClock.now
             comm.allReduce(buffer.buffer)
-            if r >= 3 { times.append(Clock.seconds(since: t)) }
+            if r >= 3 { times.append((ContinuousClock.now - t).seconds) }
         }
         var worst = times
         worst.withUnsafeMutableBufferPointer { p in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChainCLI
 import ChainData
 import ChainEvaluation
 import ChainDistributed
@@ -51,21 +52,25 @@ enum SgemmProbe {
         for _ in 0..<2 { BLAS.gemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
         var best = Double.infinity
         for _ in 0..<rounds {
-            let t = Clock.now
+            let t = ContinuousClock.now
             for _ in 0..<reps { BLAS.gemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
-            best = min(best, Clock.seconds(since: t) / Double(reps))
+            best = min(best, (ContinuousClock.now - t).seconds / Double(reps))
         }
         return flops / best / 1e9
     }
 }
 
-enum Clock {
-    static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
-    static func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) * 1e-9 }
-}
 
 /// Forward + backward of the transformer encoder (projection, positional embedding, blocks,
 /// final norm) on random frame features, against the sgemm rate measured in the same run.
+/// How `chain-bench encoder` uses its threads.
+enum Parallelism: String, CaseIterable {
+    /// The batch split by sequences, one BLAS thread each.
+    case workers
+    /// OpenBLAS threads inside each call.
+    case blas
+}
+
 struct Encoder: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time encoder forward+backward and report GFLOP/s and the fraction of the sgemm rate.")
@@ -76,25 +81,24 @@ struct Encoder: ParsableCommand {
     @Option(help: "Attention heads.") var heads = 8
     @Option(help: "Feed-forward width.") var ffn = 1024
     @Option(help: "Transformer blocks.") var layers = 2
-    @Option(help: "Layer-norm placement (pre or post).") var placement = "pre"
+    @Option(help: "Layer-norm placement: pre or post.", transform: choice("--placement")) var placement = NormPlacement.pre
     @Option(help: "Threads.") var threads = 1
-    @Option(help: "How threads are used: workers (the batch split by sequences, one BLAS thread each) or blas (OpenBLAS threads inside each call).")
-    var parallel = "workers"
+    @Option(help: "How threads are used: workers (the batch split by sequences, one BLAS thread each) or blas (OpenBLAS threads inside each call).",
+            transform: choice("--parallel"))
+    var parallel = Parallelism.workers
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 2
 
     func validate() throws {
-        guard ["workers", "blas"].contains(parallel) else { throw ValidationError("--parallel must be workers or blas") }
-        guard NormPlacement(rawValue: placement) != nil else { throw ValidationError("--placement must be pre or post") }
         guard model % heads == 0 else { throw ValidationError("--model \(model) is not divisible by --heads \(heads)") }
         guard steps > 0, warmup >= 0, batch > 0, frames > 0 else { throw ValidationError("sizes and steps must be positive") }
     }
 
     func run() {
-        let workers = parallel == "workers" ? threads : 1
-        BLAS.threads = parallel == "workers" ? 1 : threads
+        let workers = parallel == .workers ? threads : 1
+        BLAS.threads = parallel == .workers ? 1 : threads
         let config = EncoderConfig(inputSize: features, modelSize: model, layers: layers, heads: heads, ffnSize: ffn,
-                                   maxPositions: frames, placement: NormPlacement(rawValue: placement)!)
+                                   maxPositions: frames, placement: placement)
         var layout = ParameterLayout()
         let encoder = TransformerEncoder("encoder", config: config, layout: &layout)
         let store = ParameterStore(layout: layout)
@@ -118,9 +122,9 @@ struct Encoder: ParsableCommand {
         for _ in 0..<warmup { step() }
         var times: [Double] = []
         for _ in 0..<steps {
-            let t = Clock.now
+            let t = ContinuousClock.now
             step()
-            times.append(Clock.seconds(since: t))
+            times.append((ContinuousClock.now - t).seconds)
         }
         times.sort()
         let median = times[times.count / 2], best = times[0]
@@ -174,16 +178,16 @@ struct Loader: ParsableCommand {
         let order = sampler.order(epoch: 0)
         let n = min(batches, sampler.stepsPerEpoch)
         let slices = (0..<n).map { sampler.videos(order, step: $0, rank: 0) }
-        let start = Clock.now
+        let start = ContinuousClock.now
         var waited = 0.0
         let prefetcher = FeaturePrefetcher(file: file, batches: slices)
         for _ in 0..<n {
-            let t = Clock.now
+            let t = ContinuousClock.now
             _ = try prefetcher.next()
-            waited += Clock.seconds(since: t)
+            waited += (ContinuousClock.now - t).seconds
             if computeMs > 0 { Thread.sleep(forTimeInterval: computeMs / 1000) }
         }
-        let seconds = Clock.seconds(since: start)
+        let seconds = (ContinuousClock.now - start).seconds
         let videos = slices.map(\.count).reduce(0, +)
         let bytes = Double(videos * file.videoStride * 4)
         print("\(file.path): \(file.count) videos × \(file.frames) × \(file.featureSize) \(file.elementType)")
@@ -216,10 +220,10 @@ struct Retrieval: ParsableCommand {
         var times: [Double] = []
         var result: RetrievalEvaluation.Result?
         for _ in 0..<runs {
-            let t = Clock.now
+            let t = ContinuousClock.now
             result = RetrievalEvaluation.evaluate(queries: packed, database: packed, queryLabels: matrix, databaseLabels: matrix,
                                                   topK: [5, 20, 40, 60, 80, 100])
-            times.append(Clock.seconds(since: t))
+            times.append((ContinuousClock.now - t).seconds)
         }
         times.sort()
         var usage = rusage()
@@ -241,23 +245,23 @@ struct TorchStep: ParsableCommand {
     @Option(help: "Frames per clip.") var frames = 25
     @Option(help: "Frame feature size.") var features = 4096
     @Option(help: "Threads.") var threads = 1
-    @Option(help: "How threads are used: workers (clips split over threads, one BLAS thread each) or blas.")
-    var parallel = "workers"
+    @Option(help: "How threads are used: workers (clips split over threads, one BLAS thread each) or blas.",
+            transform: choice("--parallel"))
+    var parallel = Parallelism.workers
     @Flag(inversion: .prefixedNo, help: "Project each clip's frames once for both views (view 2 is a permutation of view 1).")
     var shareProjection = true
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 3
 
     func validate() throws {
-        guard ["workers", "blas"].contains(parallel) else { throw ValidationError("--parallel must be workers or blas") }
         guard steps > 0, warmup >= 0, batch > 1, frames > 1, features > 0, threads > 0 else {
             throw ValidationError("sizes, threads and steps must be positive (batch and frames ≥ 2)")
         }
     }
 
     func run() {
-        let workers = parallel == "workers" ? threads : 1
-        BLAS.threads = parallel == "workers" ? 1 : threads
+        let workers = parallel == .workers ? threads : 1
+        BLAS.threads = parallel == .workers ? 1 : threads
         var shape = ReferenceHashNet.Shape()
         shape.batch = batch
         shape.frames = frames
@@ -271,9 +275,9 @@ struct TorchStep: ParsableCommand {
         var times: [Double] = []
         var loss = 0.0
         for _ in 0..<steps {
-            let t = Clock.now
+            let t = ContinuousClock.now
             loss = net.step(clips.pointer, rng: &rng).total
-            times.append(Clock.seconds(since: t))
+            times.append((ContinuousClock.now - t).seconds)
         }
         times.sort()
         let median = times[times.count / 2], best = times[0]

@@ -53,7 +53,7 @@ struct ChainStep: ParsableCommand {
         for s in 0..<(warmup + steps) {
             if s == warmup { profile.reset() }
             comm.barrier()
-            let start = Clock.now
+            let start = ContinuousClock.now
             model.store.zeroGradients()
             step.profile = profile
             step.run(videos: videos.pointer, batch: batch, frames: frames, rng: &rng, exchange: exchange)
@@ -62,7 +62,7 @@ struct ChainStep: ParsableCommand {
                 clipGradientNorm(model.store, maxNorm: 1)
                 optimizer.update(model.store, learningRate: 1e-4)
             }
-            if s >= warmup { times.append(Clock.seconds(since: start)) }
+            if s >= warmup { times.append((ContinuousClock.now - start).seconds) }
         }
         times.sort()
         let median = times[times.count / 2]

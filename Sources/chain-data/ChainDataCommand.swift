@@ -1,11 +1,13 @@
 import ArgumentParser
+import ChainCLI
 import ChainData
 import ChainStorage
+import ChainNumerics
 import Foundation
 
 /// `chain-data`: check, describe and generate datasets (docs/data.md).
 @main
-struct ChainDataCommand: ParsableCommand {
+struct ChainDataCommand: ChainTool {
     static let configuration = CommandConfiguration(
         commandName: "chain-data",
         abstract: "Validate, inspect and generate video-feature datasets.",
@@ -13,9 +15,12 @@ struct ChainDataCommand: ParsableCommand {
 }
 
 /// Prints a failure as one line on stderr and exits non-zero.
-func fail(_ error: Error) -> ExitCode {
-    FileHandle.standardError.write(Data("chain-data: \(error)\n".utf8))
-    return ExitCode(1)
+func fail(_ error: Error) -> ExitCode { toolFailure("chain-data", error) }
+
+/// The element types `chain-data synth` can store.
+enum StoredType: String, CaseIterable {
+    case float32, float16
+    var hdf5: HDF5ElementType { self == .float32 ? .float32 : .float16 }
 }
 
 func megabytes(_ bytes: Int) -> String {
@@ -56,7 +61,7 @@ struct Validate: ParsableCommand {
                 if let l = s.labels { line += " · \(l.classes) classes" }
                 print(line)
             }
-            print("ok\(noScan ? " (values not scanned)" : ""): \(splits[0].videos) training videos, \(splits[2].videos) queries against \(splits[1].videos)")
+            print("ok\(noScan ? " (values not scanned)" : ""): \(splits.train.videos) training videos, \(splits.query.videos) queries against \(splits.database.videos)")
         } catch {
             throw fail(error)
         }
@@ -122,7 +127,7 @@ struct Synth: ParsableCommand {
     @Option(help: "Augmented copies per training video (0: none).") var augCopies = 0
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Give 30% of the videos a second class.") var multiLabel = false
-    @Option(help: "Stored element type: float32 or float16.") var dtype = "float32"
+    @Option(help: "Stored element type: float32 or float16.", transform: choice("--dtype")) var dtype = StoredType.float32
     @Option(help: "Scenes in each class's sequence.") var scenes = 4
 
     func run() throws {
@@ -130,18 +135,14 @@ struct Synth: ParsableCommand {
             var o = SyntheticVideos.Options()
             o.name = name; o.videos = videos; o.queries = queries; o.classes = classes; o.frames = frames
             o.featureSize = dim; o.augmentedCopies = augCopies; o.seed = seed; o.multiLabel = multiLabel; o.scenesPerClass = scenes
-            switch dtype {
-            case "float32": o.elementType = .float32
-            case "float16": o.elementType = .float16
-            default: throw DataError("--dtype must be float32 or float16 (got \(dtype))")
-            }
-            let start = Date()
+            o.elementType = dtype.hdf5
+            let start = ContinuousClock.now
             let files = try SyntheticVideos(o).write(to: out) { done, total in
                 print(String(format: "  %d/%d videos (%.0f%%)", done, total, 100 * Double(done) / Double(total)))
                 fflush(nil)
             }
             for f in files { print("wrote \(f) (\(megabytes(fileSize(f))))") }
-            print(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
+            print(String(format: "done in %.1f s", (ContinuousClock.now - start).seconds))
         } catch {
             throw fail(error)
         }

@@ -1,13 +1,15 @@
 import ArgumentParser
+import ChainCLI
 import ChainData
 import ChainDistributed
 import ChainEvaluation
 import ChainTraining
+import ChainNumerics
 import Foundation
 
 /// `chain-encode`: binary codes of every video of a feature file, from a trained checkpoint.
 @main
-struct ChainEncode: ParsableCommand {
+struct ChainEncode: ChainTool {
     static let configuration = CommandConfiguration(
         commandName: "chain-encode",
         abstract: "Encode a feature file (N × T × F) into a code file with a trained checkpoint.",
@@ -24,26 +26,24 @@ struct ChainEncode: ParsableCommand {
         let comm = Communicator.world()
         defer { Communicator.finalize() }
         do {
-            let (trainer, run) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
+            let (encoder, run) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
             let file = try FeatureFile(path: features, key: key)
-            let input = trainer.model.config.encoder
+            let input = encoder.model.config.encoder
             guard file.featureSize == input.inputSize else {
                 throw DataError("\(features): '\(key)' has \(file.featureSize)-d features; the model expects \(input.inputSize)")
             }
             guard file.frames <= input.maxPositions else {
                 throw DataError("\(features): '\(key)' has \(file.frames) frames; the model knows \(input.maxPositions) positions")
             }
-            let start = Date()
-            let codes = try trainer.encodeDistributed(file)
+            let start = ContinuousClock.now
+            let codes = try encoder.encodeDistributed(file)
             if comm.isRoot {
-                try CodeFile.write(codes, to: out, attributes: ["checkpoint": checkpoint, "features": features, "mode": run.model.mode])
+                try CodeFile.write(codes, to: out, attributes: ["checkpoint": checkpoint, "features": features, "mode": run.model.mode.rawValue])
                 print("\(out): \(codes.count) codes of \(codes.bits) bits from \(features) ("
-                      + String(format: "%.1f s", Date().timeIntervalSince(start)) + ", \(comm.size) rank(s))")
+                      + String(format: "%.1f s", (ContinuousClock.now - start).seconds) + ", \(comm.size) rank(s))")
             }
         } catch {
-            FileHandle.standardError.write(Data("chain-encode: \(error)\n".utf8))
-            if comm.size > 1 { comm.abort(1) }
-            throw ExitCode(1)
+            throw toolFailure("chain-encode", error, comm: comm)
         }
     }
 }

@@ -1,13 +1,15 @@
 import ArgumentParser
+import ChainCLI
 import ChainData
 import ChainDistributed
 import ChainEvaluation
 import ChainTraining
+import ChainNumerics
 import Foundation
 
 /// `chain-eval`: retrieval metrics of a trained checkpoint on its dataset, or of given code files.
 @main
-struct ChainEval: ParsableCommand {
+struct ChainEval: ChainTool {
     static let configuration = CommandConfiguration(
         commandName: "chain-eval",
         abstract: "mAP@K, mAP, precision/recall@K and the PR curve of Hamming ranking.",
@@ -29,7 +31,8 @@ struct ChainEval: ParsableCommand {
     @Option(help: "Query code file.") var queryCodes: String?
     @Option(help: "Database labels (.mat v5/v7.3 or HDF5).") var dbLabels: String?
     @Option(help: "Query labels.") var queryLabels: String?
-    @Option(help: "Comma-separated K values.") var topk = "5,10,20,40,60,80,100"
+    @Option(help: "Comma-separated K values.", transform: TopKList.parse)
+    var topk = TopKList([5, 10, 20, 40, 60, 80, 100])
     @Flag(help: "Query i does not retrieve database item i (query set = database without the self-match).") var excludeSelf = false
     @Option(help: "Write the result as JSON (with the PR curve) to this file; written atomically.") var json: String?
 
@@ -37,7 +40,7 @@ struct ChainEval: ParsableCommand {
         let comm = Communicator.world()
         defer { Communicator.finalize() }
         do {
-            let ks = try parseTopK()
+            let ks = topk.values
             var queries: PackedCodes?, database: PackedCodes?, qLabels: LabelMatrix?, dbLabelMatrix: LabelMatrix?
             var source = ""
             if let checkpoint {
@@ -45,12 +48,12 @@ struct ChainEval: ParsableCommand {
                 guard let config else { throw DataError("--checkpoint needs --config (the run or dataset config naming the data)") }
                 let dataset = try datasetConfig(config)
                 let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
-                let (trainer, _) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
+                let (encoder, _) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
                 let q = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
                 let d = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
-                queries = try trainer.encodeDistributed(q)
-                database = q.path == d.path && q.key == d.key ? queries : try trainer.encodeDistributed(d)
-                qLabels = splits[2].labels; dbLabelMatrix = splits[1].labels
+                queries = try encoder.encodeDistributed(q)
+                database = q.path == d.path && q.key == d.key ? queries : try encoder.encodeDistributed(d)
+                qLabels = splits.query.labels; dbLabelMatrix = splits.database.labels
                 source = "\(checkpoint) on \(dataset.name)"
             } else {
                 guard let dbCodes, let queryCodes, let dbLabels, let queryLabels else {
@@ -58,18 +61,10 @@ struct ChainEval: ParsableCommand {
                 }
                 database = try CodeFile.read(path: dbCodes); queries = try CodeFile.read(path: queryCodes)
                 dbLabelMatrix = try LabelReader.read(path: dbLabels); qLabels = try LabelReader.read(path: queryLabels)
-                guard database!.bits == queries!.bits else {
-                    throw DataError("\(queryCodes) has \(queries!.bits)-bit codes; \(dbCodes) has \(database!.bits)-bit codes")
-                }
-                guard dbLabelMatrix!.rows == database!.count else {
-                    throw DataError("\(dbLabels): \(dbLabelMatrix!.rows) label rows for \(database!.count) codes in \(dbCodes)")
-                }
-                guard qLabels!.rows == queries!.count else {
-                    throw DataError("\(queryLabels): \(qLabels!.rows) label rows for \(queries!.count) codes in \(queryCodes)")
-                }
-                guard qLabels!.classes == dbLabelMatrix!.classes else {
-                    throw DataError("\(queryLabels) has \(qLabels!.classes) classes; \(dbLabels) has \(dbLabelMatrix!.classes)")
-                }
+                try RetrievalInputs.checkBits(queries: queries!, queryCodes, database: database!, dbCodes)
+                try RetrievalInputs.checkLabels(dbLabelMatrix!, dbLabels, for: database!, dbCodes)
+                try RetrievalInputs.checkLabels(qLabels!, queryLabels, for: queries!, queryCodes)
+                try RetrievalInputs.checkClasses(queries: qLabels!, queryLabels, database: dbLabelMatrix!, dbLabels)
                 source = "\(queryCodes) against \(dbCodes)"
             }
             guard comm.isRoot, let queries, let database, let qLabels, let dbLabelMatrix else { return }
@@ -81,11 +76,11 @@ struct ChainEval: ParsableCommand {
             if excludeSelf && queries.count != database.count {
                 throw DataError("--exclude-self needs the query set to be the database (\(queries.count) queries, \(database.count) items)")
             }
-            let start = Date()
+            let start = ContinuousClock.now
             let r = RetrievalEvaluation.evaluate(queries: queries, database: database, queryLabels: qLabels, databaseLabels: dbLabelMatrix,
                                                  topK: ks, excludeSelf: excludeSelf)
             print("\(source): \(queries.count) queries × \(database.count) database items × \(database.bits) bits"
-                  + String(format: " (ranked in %.2f s)", Date().timeIntervalSince(start)))
+                  + String(format: " (ranked in %.2f s)", (ContinuousClock.now - start).seconds))
             print("| K | " + ks.map { "\($0)" }.joined(separator: " | ") + " |")
             print("|---|" + ks.map { _ in "---|" }.joined())
             print("| mAP@K | " + ks.map { String(format: "%.4f", r.mapAtK[$0]!) }.joined(separator: " | ") + " |")
@@ -107,19 +102,8 @@ struct ChainEval: ParsableCommand {
                 }
             }
         } catch {
-            FileHandle.standardError.write(Data("chain-eval: \(error)\n".utf8))
-            if comm.size > 1 { comm.abort(1) }
-            throw ExitCode(1)
+            throw toolFailure("chain-eval", error, comm: comm)
         }
-    }
-
-    func parseTopK() throws -> [Int] {
-        let parts = topk.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let ks = parts.compactMap { Int($0) }
-        guard !parts.isEmpty, ks.count == parts.count, ks.allSatisfy({ $0 > 0 }) else {
-            throw DataError("--topk must be comma-separated positive integers (got '\(topk)')")
-        }
-        return ks
     }
 
     /// A dataset config directly, or the one a run config names.

@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChainCLI
 import ChainData
 import ChainEvaluation
 import Foundation
 
 /// `chain-search`: the nearest database codes of one query code.
 @main
-struct ChainSearch: ParsableCommand {
+struct ChainSearch: ChainTool {
     static let configuration = CommandConfiguration(
         commandName: "chain-search",
         abstract: "Print the database items nearest (in Hamming distance) to one query; ties by database index.")
@@ -20,9 +21,7 @@ struct ChainSearch: ParsableCommand {
     func run() throws {
         do {
             let db = try CodeFile.read(path: dbCodes), queries = try CodeFile.read(path: queryCodes)
-            guard db.bits == queries.bits else {
-                throw DataError("\(queryCodes) has \(queries.bits)-bit codes; \(dbCodes) has \(db.bits)-bit codes")
-            }
+            try RetrievalInputs.checkBits(queries: queries, queryCodes, database: db, dbCodes)
             guard query >= 0 && query < queries.count else {
                 throw DataError("--query \(query) is outside 0..<\(queries.count) (the queries in \(queryCodes))")
             }
@@ -31,8 +30,8 @@ struct ChainSearch: ParsableCommand {
             var labels: (LabelMatrix, LabelMatrix)?
             if let dbLabels, let queryLabels {
                 let d = try LabelReader.read(path: dbLabels), q = try LabelReader.read(path: queryLabels)
-                guard d.rows == db.count else { throw DataError("\(dbLabels): \(d.rows) label rows for \(db.count) codes in \(dbCodes)") }
-                guard q.rows == queries.count else { throw DataError("\(queryLabels): \(q.rows) label rows for \(queries.count) codes in \(queryCodes)") }
+                try RetrievalInputs.checkLabels(d, dbLabels, for: db, dbCodes)
+                try RetrievalInputs.checkLabels(q, queryLabels, for: queries, queryCodes)
                 labels = (d, q)
             } else if (dbLabels == nil) != (queryLabels == nil) {
                 throw DataError("give both --db-labels and --query-labels, or neither")
@@ -46,8 +45,7 @@ struct ChainSearch: ParsableCommand {
                 print(line)
             }
         } catch {
-            FileHandle.standardError.write(Data("chain-search: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw toolFailure("chain-search", error)
         }
     }
 }

@@ -214,6 +214,7 @@ func dataSources(_ comm: Communicator) {
                 let mine = sampler.videos(order, step: step, rank: comm.rank)
                 for (k, source) in sources.enumerated() {
                     let b = try source.batch(step: step)
+                    check(comm, b.videos == mine, "source \(k) epoch \(epoch) step \(step): other videos than the sampler's")
                     for (slot, v) in mine.enumerated() {
                         for i in 0..<stride where b.features[slot * stride + i] != all.features[v * stride + i] {
                             fail(comm, "source \(k) epoch \(epoch) step \(step): video \(v) differs")
@@ -234,8 +235,8 @@ func dataSources(_ comm: Communicator) {
         let distributed = Trainer(config: config, options: options, comm: comm)
         try distributed.train(sources[1], sampler: sampler)
         // Evaluation encoding spread over the ranks gives the codes one process computes.
-        let spread = try distributed.encodeDistributed(features, batchSize: 5)
-        let alone = try distributed.encode(features)
+        let spread = try distributed.encoder.encodeDistributed(features, batchSize: 5)
+        let alone = try distributed.encoder.encode(features)
         check(comm, spread == alone, "distributed encoding differs from single-process encoding")
         if comm.isRoot {
             let single = Trainer(config: config, options: options, comm: Communicator.local)

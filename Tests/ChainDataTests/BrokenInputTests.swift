@@ -1,5 +1,6 @@
 import ChainData
 import ChainStorage
+import ChainTestSupport
 import Foundation
 import XCTest
 
@@ -125,20 +126,9 @@ final class BrokenInputTests: XCTestCase {
 
     /// The command line: one line on stderr, a non-zero exit, nothing written.
     func testValidateCommandFailsCleanly() throws {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let tool = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("chain-data").path }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let tool else { throw XCTSkip("chain-data is not built next to the tests") }
-        func run(_ arguments: [String]) throws -> (Int32, String, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = arguments
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out; p.standardError = err
-            try p.run(); p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-                    String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-        }
+        let tool = TestTools.executable("chain-data")
+        guard FileManager.default.isExecutableFile(atPath: tool) else { throw XCTSkip("chain-data is not built next to the tests") }
+        func run(_ arguments: [String]) throws -> (Int32, String, String) { try TestTools.runSeparately(tool, arguments) }
         let folder = try ScratchFolder("cli")
         let config = try writeDataset(folder)
         let (ok, out, _) = try run(["validate", config])

@@ -1,3 +1,4 @@
+import ChainTestSupport
 import ChainTraining
 import Foundation
 #if canImport(FoundationXML)
@@ -8,65 +9,14 @@ import XCTest
 /// Checkpoints, exact resume, stop signals, damaged checkpoints, a killed rank and the SLURM
 /// check, through the real `chain-train` (and `mpirun`) on a tiny synthetic dataset.
 final class ResumeTests: XCTestCase {
-    static func tool(_ name: String) -> String {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent(name).path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
+    static func tool(_ name: String) -> String { TestTools.executable(name) }
+    static var mpirun: String? { TestTools.mpirun }
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] { TestTools.environment(extra) }
+    typealias Job = TestJob
 
-    static var mpirun: String? { MPITests.mpirun }
-
-    /// A clean environment for children: no inherited MPI job, root allowed, one BLAS thread.
-    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
-        var e = ProcessInfo.processInfo.environment.filter { key, _ in
-            !["OMPI_", "PMIX_", "ORTE_", "OPAL_", "PRTE_", "SLURM_"].contains { key.hasPrefix($0) }
-        }
-        e["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; e["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"; e["OPENBLAS_NUM_THREADS"] = "1"
-        for (k, v) in extra { e[k] = v }
-        return e
-    }
-
-    /// A started process whose output is collected in a file (no pipe to fill up).
-    final class Job {
-        let process = Process()
-        let log: URL
-        init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
-            log = FileManager.default.temporaryDirectory.appendingPathComponent("chain-job-\(UUID().uuidString).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            process.environment = environment
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-        }
-        deinit { try? FileManager.default.removeItem(at: log) }
-        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        /// Waits up to `timeout` seconds; nil if still running (then it is killed).
-        func wait(_ timeout: TimeInterval) -> Int32? {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return nil }
-            return process.terminationStatus
-        }
-        func waitFor(_ text: String, _ timeout: TimeInterval) -> Bool {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline && process.isRunning {
-                if output.contains(text) { return true }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            return output.contains(text)
-        }
-    }
-
-    /// Runs a process to the end (or `timeout`, then fails with status -1); combined output.
     static func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
                            timeout: TimeInterval = 120) throws -> (Int32, String) {
-        let job = try Job(executable, arguments, environment: environment)
-        let status = job.wait(timeout)
-        XCTAssertNotNil(status, "\(arguments) timed out")
-        return (status ?? -1, job.output)
+        try TestTools.run(executable, arguments, environment: environment, timeout: timeout)
     }
 
     func run(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
@@ -124,7 +74,7 @@ final class ResumeTests: XCTestCase {
     }
 
     func testResumeOnTwoRanksAndFromTwoRanksOnOne() throws {
-        guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun not installed") }
+        let mpirun = try TestTools.requireMPIRun()
         let train = Self.tool("chain-train")
         let mpi = ["-np", "2", "--oversubscribe", "--bind-to", "none", train]
         let (s0, whole) = try run(mpirun, mpi + arguments("whole2", ["model.dropout=0"]))
@@ -157,7 +107,7 @@ final class ResumeTests: XCTestCase {
         XCTAssertNoThrow(try Checkpoint.read(path: newest))
 
         // Under mpirun, SIGUSR1 sent to mpirun is forwarded to every rank.
-        guard let mpirun = Self.mpirun else { return }
+        guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun not installed: the single-process part passed") }
         let mpiJob = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("signal2", epochs: 400),
                              environment: Self.environment())
         XCTAssertTrue(mpiJob.waitFor("epoch   2/", 60), mpiJob.output)
@@ -202,7 +152,7 @@ final class ResumeTests: XCTestCase {
     }
 
     func testKilledRankEndsTheJobPromptly() throws {
-        guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun not installed") }
+        let mpirun = try TestTools.requireMPIRun()
         let train = Self.tool("chain-train")
         let job = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("killed", epochs: 400),
                           environment: Self.environment())
@@ -229,17 +179,8 @@ final class ResumeTests: XCTestCase {
     /// `chain-train` with no dataset generates the built-in synthetic set (in its working
     /// folder) and trains CHAIN on it; one epoch here instead of six.
     func testNoArgumentRunTrainsCHAINOnSyntheticData() throws {
-        let job = Process()
-        job.executableURL = URL(fileURLWithPath: Self.tool("chain-train"))
-        job.arguments = ["--epochs", "1"]
-        job.environment = Self.environment()
-        job.currentDirectoryURL = URL(fileURLWithPath: folder)
-        let log = URL(fileURLWithPath: folder + "/default.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        job.standardOutput = try FileHandle(forWritingTo: log); job.standardError = job.standardOutput
-        try job.run(); job.waitUntilExit()
-        let output = try String(contentsOf: log, encoding: .utf8)
-        XCTAssertEqual(job.terminationStatus, 0, output)
+        let (status, output) = try TestTools.run(Self.tool("chain-train"), ["--epochs", "1"], directory: folder, timeout: 600)
+        XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("generating the built-in synthetic set in runs/default/data"), output)
         XCTAssertTrue(output.contains("PCA-sign baseline on the same split"), output)
         XCTAssertTrue(output.contains("| 64 | "), output)

@@ -1,23 +1,24 @@
+import ChainNumerics
 import Foundation
 
 /// Rank 0's progress display: a live bar on a terminal (epoch, step/total, loss, videos/s,
 /// ETA), rewritten in place; when output is not a terminal (batch jobs, pipes), nothing —
 /// the per-epoch lines are the log.
-final class Progress {
+public final class ProgressBar {
     let total: Int, epochs: Int, stepsPerEpoch: Int, batch: Int
     let live: Bool
-    let start = Date()
+    let start = ContinuousClock.now
     let first: Int
     private var shown = false
 
-    init(total: Int, first: Int, epochs: Int, stepsPerEpoch: Int, batch: Int, enabled: Bool) {
+    public init(total: Int, first: Int, epochs: Int, stepsPerEpoch: Int, batch: Int, enabled: Bool) {
         self.total = total; self.first = first; self.epochs = epochs; self.stepsPerEpoch = stepsPerEpoch; self.batch = batch
         live = enabled && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
-    func step(_ done: Int, epoch: Int, loss: Double) {
+    public func step(_ done: Int, epoch: Int, loss: Double) {
         guard live else { return }
-        let elapsed = Date().timeIntervalSince(start), steps = max(done - first, 1)
+        let elapsed = (ContinuousClock.now - start).seconds, steps = max(done - first, 1)
         let perStep = elapsed / Double(steps), remaining = perStep * Double(total - done)
         let width = 24, filled = Int(Double(width) * Double(done) / Double(max(total, 1)))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
@@ -30,7 +31,7 @@ final class Progress {
     }
 
     /// Removes the bar before a normal line is printed.
-    func clear() {
+    public func clear() {
         guard live, shown else { return }
         FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8))
         shown = false

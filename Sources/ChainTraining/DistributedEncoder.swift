@@ -1,0 +1,102 @@
+import ChainData
+import ChainDistributed
+import ChainEvaluation
+import ChainModel
+import ChainNumerics
+
+/// Inference: binary codes of un-augmented videos (all frames) from a model's parameters —
+/// no optimizer, no training buffers. Files are encoded by all ranks together and read
+/// `batchSize` videos at a time, so no rank holds a whole file.
+public struct DistributedEncoder {
+    public let model: CHAINModel
+    let comm: Communicator
+    /// Threads each encoding pass is split over.
+    public let workers: Int
+    /// Interleaved sequences each video is encoded as (`CHAINModel.Encoding(views:)`).
+    public let views: Int
+
+    public init(model: CHAINModel, comm: Communicator, workers: Int = 1, views: Int = 1) {
+        self.model = model
+        self.comm = comm
+        self.workers = max(1, workers)
+        self.views = views
+    }
+
+    /// Binary codes of every video of a feature file, encoded by all ranks together (rank r
+    /// encodes the contiguous share r of the file) and gathered: every rank gets all codes.
+    /// Collective; a read error on any rank is thrown on every rank.
+    /// `progress(done, share)` is called on every rank after each batch of its own share.
+    public func encodeDistributed(_ file: FeatureFile, batchSize: Int = 64,
+                                  progress: ((_ done: Int, _ share: Int) -> Void)? = nil) throws -> PackedCodes {
+        let bits = model.config.bits
+        let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
+        var mine = [Float](repeating: 0, count: max(1, share.count * bits))
+        try comm.everyRank({ try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) },
+                           elsewhere: RemoteRankError("\(file.path): another rank could not encode its share"))
+        let counts = (0..<comm.size).map {
+            ShardedSource.shard(rank: $0, worldSize: comm.size, count: file.count).count * bits
+        }
+        var all = [Float](repeating: 0, count: file.count * bits)
+        mine.withUnsafeBufferPointer { m in
+            all.withUnsafeMutableBufferPointer {
+                comm.allGather(UnsafeBufferPointer(rebasing: m[0..<(share.count * bits)]), counts: counts, into: $0)
+            }
+        }
+        return all.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: bits) }
+    }
+
+    /// Codes (±1 floats) of `videos` of `file`, `batchSize` at a time.
+    func encode(_ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float],
+                progress: ((Int, Int) -> Void)? = nil) throws {
+        let bits = model.config.bits
+        guard !videos.isEmpty else { return }
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames, workers: workers,
+                                           views: min(views, file.frames))
+        let buffer = Tensor(shape: [min(batchSize, videos.count), file.frames * file.featureSize])
+        try codes.withUnsafeMutableBufferPointer { out in
+            var first = videos.lowerBound
+            while first < videos.upperBound {
+                let n = min(batchSize, videos.upperBound - first)
+                try file.read(first: first, count: n, into: buffer.pointer)
+                try file.checkFinite(buffer.pointer, videos: Array(first..<(first + n)))
+                model.encode(buffer.pointer, batch: n, encoding, codes: out.baseAddress! + (first - videos.lowerBound) * bits)
+                first += n
+                progress?(first - videos.lowerBound, videos.count)
+            }
+        }
+    }
+
+    /// Binary codes of every video of a feature file on this rank alone.
+    public func encode(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
+        var codes = [Float](repeating: 0, count: max(1, file.count * model.config.bits))
+        try encode(file, videos: 0..<file.count, batchSize: batchSize, into: &codes)
+        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: model.config.bits) }
+    }
+
+    /// Binary codes of every video of `data`, encoded as `views` interleaved sequences
+    /// (default: this encoder's).
+    public func encode(_ data: VideoSet, batchSize: Int = 64, views: Int? = nil) -> PackedCodes {
+        let bits = model.config.bits
+        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames, workers: workers,
+                                           views: min(views ?? self.views, data.frames))
+        var codes = [Float](repeating: 0, count: data.count * bits)
+        let stride = data.frames * data.featureSize
+        data.features.withUnsafeBufferPointer { all in
+            codes.withUnsafeMutableBufferPointer { out in
+                var first = 0
+                while first < data.count {
+                    let n = min(batchSize, data.count - first)
+                    model.encode(all.baseAddress! + first * stride, batch: n, encoding, codes: out.baseAddress! + first * bits)
+                    first += n
+                }
+            }
+        }
+        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: data.count, bits: bits) }
+    }
+
+    /// mAP of `queries` against `database` (both need labels).
+    public func evaluate(queries: VideoSet, database: VideoSet, topK: [Int], views: Int? = nil) -> RetrievalEvaluation.Result {
+        RetrievalEvaluation.evaluate(queries: encode(queries, views: views), database: encode(database, views: views),
+                                     queryLabels: queries.labels!, databaseLabels: database.labels!, topK: topK)
+    }
+}

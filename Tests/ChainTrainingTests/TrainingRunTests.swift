@@ -1,0 +1,83 @@
+import ChainData
+import ChainDistributed
+import ChainTraining
+import Foundation
+import XCTest
+
+/// `TrainingRun` driven in-process, as a library: a short run with its run folder, and a run
+/// stopped with a checkpoint and resumed to the same parameters as an uninterrupted one.
+final class TrainingRunTests: XCTestCase {
+    var folder = ""
+    var dataset: DatasetConfig!
+
+    override func setUpWithError() throws {
+        folder = NSTemporaryDirectory() + "chain-run-\(UUID().uuidString)"
+        var o = SyntheticVideos.Options()
+        o.name = "t"; o.videos = 32; o.queries = 8; o.classes = 4; o.frames = 6; o.featureSize = 16
+        _ = try SyntheticVideos(o).write(to: folder + "/data")
+        dataset = try DatasetConfig.load(path: folder + "/data/t.yaml", environment: [:])
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// A tiny model; 32 videos in global batches of 16: two steps per epoch.
+    func config(epochs: Int) throws -> RunConfig {
+        try RunConfig.resolve(path: nil, overrides: [
+            "training.epochs=\(epochs)", "training.batch=16", "training.warmup_epochs=1", "training.threads=1",
+            "model.width=16", "model.layers=1", "model.heads=2", "model.ffn=32", "model.bits=16", "views.frames=4",
+            "evaluation.top_k=[5, 10]",
+        ])
+    }
+
+    func makeRun(_ name: String, epochs: Int) throws -> (TrainingRun, () -> [String]) {
+        let run = TrainingRun(dataset: dataset, run: try config(epochs: epochs), directory: folder + "/" + name)
+        var lines: [String] = []
+        run.log = { lines.append($0) }
+        run.showsProgress = false
+        run.stop = StopRequest(signals: [])
+        return (run, { lines })
+    }
+
+    func testTwoStepRunWritesItsRunFolder() throws {
+        let (run, lines) = try makeRun("short", epochs: 1)
+        let result = try run.start(Communicator.world())
+        XCTAssertTrue(result.completed)
+        let evaluation = try XCTUnwrap(result.evaluation)
+        XCTAssertEqual(Set(evaluation.mapAtK.keys), [5, 10])
+        XCTAssertTrue((0...1).contains(evaluation.mapAll))
+        XCTAssertNotNil(result.parameterChecksum)
+        XCTAssertTrue(lines().contains { $0.hasPrefix("final parameters: crc32 ") }, "\(lines())")
+        let metrics = try String(contentsOfFile: folder + "/short/metrics.jsonl", encoding: .utf8)
+        XCTAssertEqual(metrics.split(separator: "\n").filter { $0.contains("\"kind\":\"step\"") }.count, 2)
+        for file in ["config.yaml", "report.md", "eval/final.json", "plots/losses.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/short/" + file), file)
+        }
+        XCTAssertEqual(Checkpoint.list(in: folder + "/short/checkpoints").count, 1, "one checkpoint at the epoch end")
+    }
+
+    func testStoppedRunResumesToTheUninterruptedParameters() throws {
+        let (whole, _) = try makeRun("whole", epochs: 2)
+        let uninterrupted = try whole.start(Communicator.world())
+        XCTAssertTrue(uninterrupted.completed)
+
+        let (first, _) = try makeRun("split", epochs: 2)
+        first.stopAfterStep = 3   // mid-epoch 2
+        let stopped = try first.start(Communicator.world())
+        XCTAssertFalse(stopped.completed)
+        XCTAssertNil(stopped.parameterChecksum)
+        XCTAssertEqual(Checkpoint.list(in: folder + "/split/checkpoints").count, 2)
+
+        // Starting over in that folder is refused: nothing is overwritten.
+        let (again, _) = try makeRun("split", epochs: 2)
+        XCTAssertThrowsError(try again.start(Communicator.world())) {
+            XCTAssertTrue("\($0)".contains("already holds checkpoints"), "\($0)")
+        }
+        let (rest, lines) = try makeRun("split", epochs: 2)
+        rest.resume = .auto
+        let resumed = try rest.start(Communicator.world())
+        XCTAssertTrue(resumed.completed)
+        XCTAssertTrue(lines().contains { $0.contains("resumed from step 3") }, "\(lines())")
+        XCTAssertEqual(resumed.parameterChecksum, uninterrupted.parameterChecksum)
+        XCTAssertEqual(resumed.evaluation?.mapAll, uninterrupted.evaluation?.mapAll)
+    }
+}
