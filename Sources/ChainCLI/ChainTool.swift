@@ -7,9 +7,12 @@ import Foundation
 public protocol ChainTool: ParsableCommand {}
 
 extension ChainTool {
-    public static func main() {
+    public static func main() { runTool() }
+
+    /// Parses `arguments` (default: the command line) and runs the command.
+    public static func runTool(_ arguments: [String]? = nil) {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch {
             let code = exitCode(for: error)

@@ -27,8 +27,9 @@ struct ChainTrain: ChainTool {
               chain-train toy --steps 400
 
             Run directly for one process, or under MPI for data-parallel training. The global batch is split evenly over the ranks, so any world size that divides it trains the same model. SIGTERM or SIGUSR1 writes a checkpoint and exits with status 75; --resume auto continues exactly. The run folder gets config.yaml, metrics.jsonl, eval/, plots/, report.md and checkpoints/.
-            """,
-        subcommands: [Toy.self])
+
+            chain-train toy trains the engine's frame-order toy task instead (seconds); chain-train toy --help lists its options.
+            """)
 
     @Argument(help: ArgumentHelp("Overrides of the run config, section.key=value (e.g. model.bits=32 training.epochs=60).",
                                  valueName: "key=value"))
@@ -58,6 +59,13 @@ struct ChainTrain: ChainTool {
     @Option(help: "Stop with a checkpoint after this many optimizer steps in all (as a preemption would).") var stopAfter: Int?
     @Option(help: "Write the final evaluation as JSON to this file.") var json: String?
     @Flag(help: "Print the resolved run config and exit.") var printConfig = false
+
+    /// `chain-train toy …` runs the toy task; anything else is a training run. (The run's
+    /// positional key=value overrides would otherwise take the word `toy` for one.)
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "toy" { Toy.runTool(Array(arguments.dropFirst())) } else { runTool(arguments) }
+    }
 
     func validate() throws {
         if let learningRate, !(learningRate > 0) { throw ValidationError("--lr must be positive (got \(learningRate))") }

@@ -7,8 +7,9 @@ import Foundation
 
 /// `chain-train toy`: the engine's frame-order toy task (seconds), data-parallel under MPI
 /// like the real run.
-struct Toy: ParsableCommand {
+struct Toy: ChainTool {
     static let configuration = CommandConfiguration(
+        commandName: "chain-train toy",
         abstract: "Train the engine's frame-order toy task (seconds) instead of CHAIN.")
 
     @Option(help: "Optimizer steps.") var steps = 800

@@ -110,6 +110,23 @@ final class ToolTests: XCTestCase {
         }
     }
 
+    /// `chain-train toy`: the toy task as a subcommand (its flags are its own), and a bad
+    /// value of one refused in one line.
+    func testToySubcommand() throws {
+        let (status, output) = try tool("chain-train", ["toy", "--steps", "40", "--log-every", "20", "--clips", "16"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("frame-order toy task"), output)
+        XCTAssertTrue(output.contains("step    40/40"), output)
+        let (bad, message) = try tool("chain-train", ["toy", "--steps", "0"])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+        XCTAssertTrue(message.contains("--steps must be positive (got 0)"), message)
+        // The run's own flags are not the toy's.
+        let (wrong, refused) = try tool("chain-train", ["toy", "--config", "x.yaml"])
+        XCTAssertNotEqual(wrong, 0)
+        XCTAssertTrue(refused.contains("--config"), refused)
+    }
+
     /// An empty label file (0 rows) for the empty query set.
     func codeFileLabels(count: Int) throws -> String {
         let path = folder + "/empty_labels.h5"
