@@ -31,25 +31,28 @@ public struct ContrastiveLoss: Sendable, Equatable {
 
     /// codes: [rows, dim] raw (unnormalised) candidate codes; positives[i]: the positive row
     /// of row i; anchors: the rows whose loss terms this call computes. Accumulates dL/dcodes
-    /// for all rows into `dCodes` and returns this call's share of the loss.
+    /// for all rows into `dCodes` and returns this call's share of the loss. `workspace`
+    /// (reused across calls by a step) holds the scratch; nil allocates it for this call.
     public func lossAndGradient(codes: UnsafePointer<Float>, rows m: Int, dim: Int, positives: [Int],
                                 anchors: Range<Int>, totalAnchors: Int,
-                                dCodes: UnsafeMutablePointer<Float>) -> Double {
+                                dCodes: UnsafeMutablePointer<Float>, workspace: Workspace? = nil) -> Double {
         precondition(positives.count == m && m >= 2, "contrastive loss needs ≥ 2 rows with a positive each")
         precondition(anchors.lowerBound >= 0 && anchors.upperBound <= m)
         let a = anchors.count
         guard a > 0 else { return 0 }
-        let z = Tensor(shape: [m, dim]), norms = Tensor(shape: [m])
-        RowNormalization.forward(codes, z.pointer, norms: norms.pointer, rows: m, columns: dim)
+        let scratch = workspace ?? Workspace()
+        // z [m, dim] unit codes, norms [m]; s, ds [a, m] scores and their gradient; dz [m, dim].
+        let z = scratch.zeroed(0, count: m * dim), norms = scratch.zeroed(1, count: m)
+        RowNormalization.forward(codes, z, norms: norms, rows: m, columns: dim)
         // S = Z_anchors · Zᵀ / τ.
-        let s = Tensor(shape: [a, m]), ds = Tensor(shape: [a, m])
-        let zAnchor = z.pointer + anchors.lowerBound * dim
+        let s = scratch.zeroed(2, count: a * m), ds = scratch.zeroed(3, count: a * m)
+        let zAnchor = z + anchors.lowerBound * dim
         BLAS.gemm(transposeB: true, m: a, n: m, k: dim, alpha: 1 / temperature, a: zAnchor, lda: dim,
-                  b: z.pointer, ldb: dim, c: s.pointer, ldc: m)
+                  b: z, ldb: dim, c: s, ldc: m)
         var total = 0.0
         let scale = 1 / Double(totalAnchors)
         for (local, i) in anchors.enumerated() {
-            let row = s.pointer + local * m, drow = ds.pointer + local * m
+            let row = s + local * m, drow = ds + local * m
             let p = positives[i]
             precondition(p != i && p >= 0 && p < m, "row \(i) has no valid positive")
             if let prior = debiasPrior.map(Double.init) {
@@ -85,13 +88,12 @@ public struct ContrastiveLoss: Sendable, Equatable {
             }
         }
         // dẐ_anchors += dS·Z/τ ; dẐ_all += dSᵀ·Z_anchors/τ ; then through the normalisation.
-        let dz = Tensor(shape: [m, dim])
-        BLAS.gemm(m: a, n: dim, k: m, alpha: 1 / temperature, a: ds.pointer, lda: m, b: z.pointer, ldb: dim,
-                  beta: 0, c: dz.pointer + anchors.lowerBound * dim, ldc: dim)
-        BLAS.gemm(transposeA: true, m: m, n: dim, k: a, alpha: 1 / temperature, a: ds.pointer, lda: m,
-                  b: zAnchor, ldb: dim, beta: 1, c: dz.pointer, ldc: dim)
-        RowNormalization.backward(z.pointer, dz.pointer, norms: norms.pointer, dCodes, rows: m, columns: dim,
-                                  accumulate: true)
+        let dz = scratch.zeroed(4, count: m * dim)
+        BLAS.gemm(m: a, n: dim, k: m, alpha: 1 / temperature, a: ds, lda: m, b: z, ldb: dim,
+                  beta: 0, c: dz + anchors.lowerBound * dim, ldc: dim)
+        BLAS.gemm(transposeA: true, m: m, n: dim, k: a, alpha: 1 / temperature, a: ds, lda: m,
+                  b: zAnchor, ldb: dim, beta: 1, c: dz, ldc: dim)
+        RowNormalization.backward(z, dz, norms: norms, dCodes, rows: m, columns: dim, accumulate: true)
         return total * scale
     }
 }

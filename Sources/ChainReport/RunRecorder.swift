@@ -31,33 +31,19 @@ public final class RunRecorder {
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
-    /// Appends one JSON object (keys sorted) as a line of metrics.jsonl.
-    public func log(_ record: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+    /// Appends one record as a line of metrics.jsonl.
+    public func log(_ record: MetricsRecord) {
+        guard let data = try? record.line() else { return }
         handle?.write(data + Data("\n".utf8))
-    }
-
-    static func json(_ r: RetrievalEvaluation.Result, bits: Int) -> [String: Any] {
-        let ks = r.mapAtK.keys.sorted()
-        return [
-            "bits": bits, "queries": r.queries, "map_all": r.mapAll,
-            "map": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.mapAtK[$0]!) }),
-            "precision": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.precisionAtK[$0]!) }),
-            "recall": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.recallAtK[$0]!) }),
-            "pr_curve": r.prCurve.map { ["radius": $0.radius, "precision": $0.precision, "recall": $0.recall] as [String: Any] },
-            "pairs_at_distance": r.pairsAtDistance, "relevant_pairs_at_distance": r.relevantPairsAtDistance,
-        ]
     }
 
     /// Logs an evaluation and writes eval/<name>.json.
     public func evaluation(_ r: RetrievalEvaluation.Result, bits: Int, epoch: Int, step: Int, name: String) throws {
-        var record = Self.json(r, bits: bits)
-        record["epoch"] = epoch; record["step"] = step
-        let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: path("eval/\(name).json")), options: .atomic)
-        var line: [String: Any] = ["kind": "eval", "epoch": epoch, "step": step, "map_all": r.mapAll]
-        for (k, v) in r.mapAtK { line["map@\(k)"] = v }
-        log(line)
+        var record = EvaluationRecord(r, bits: bits)
+        record.epoch = epoch
+        record.step = step
+        try record.write(to: path("eval/\(name).json"))
+        log(.evaluation(epoch: epoch, step: step, mapAtK: r.mapAtK, mapAll: r.mapAll))
     }
 
     /// All records of metrics.jsonl (this run and any it resumed).

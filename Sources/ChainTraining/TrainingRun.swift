@@ -94,19 +94,20 @@ public final class TrainingRun {
         let outcome = try trainer.train(data.source, sampler: data.sampler, from: position, report: { r in
             progress.clear()
             if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) }
-            recorder?.log(["kind": "epoch", "epoch": r.epoch, "loss": r.total, "contrastive": r.contrastive,
-                           "order": r.order, "scene": r.scene, "reconstruction": r.reconstruction,
-                           "order_accuracy": r.orderAccuracy, "seconds": r.seconds, "lr": Double(r.learningRate)])
+            let losses = MetricsRecord.Losses(total: r.total, contrastive: r.contrastive, order: r.order, scene: r.scene,
+                                              reconstruction: r.reconstruction)
+            recorder?.log(.epoch(epoch: r.epoch, losses: losses, orderAccuracy: r.orderAccuracy, seconds: r.seconds,
+                                 learningRate: Double(r.learningRate)))
         }, afterStep: { event in
             // The step's global losses (one small all-reduce) for metrics.jsonl and the progress bar.
             let l = event.losses.allReduced(comm)
             let now = ContinuousClock.now
             let rate = Double(options.batchSize) / max((now - lastStep).seconds, 1e-9)
             lastStep = now
-            recorder?.log(["kind": "step", "step": event.globalStep, "epoch": event.epoch + 1,
-                           "lr": Double(event.learningRate), "total": l.total, "contrastive": l.contrastive,
-                           "order": l.order, "scene": l.scene, "reconstruction": l.reconstruction,
-                           "videos_per_second": rate])
+            let losses = MetricsRecord.Losses(total: l.total, contrastive: l.contrastive, order: l.order, scene: l.scene,
+                                              reconstruction: l.reconstruction)
+            recorder?.log(.step(step: event.globalStep, epoch: event.epoch + 1, learningRate: Double(event.learningRate),
+                                losses: losses, videosPerSecond: rate))
             progress.step(event.globalStep, epoch: event.epoch + 1, loss: l.total)
             let decision = try checkpoints.afterStep(trainer, event)
             let epoch = event.epoch + 1, every = run.evaluation.every

@@ -88,18 +88,10 @@ struct ChainEval: ChainTool {
             print("| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |")
             print(String(format: "mAP (whole ranking) %.4f", r.mapAll))
             if let json {
-                let object: [String: Any] = [
-                    "bits": database.bits, "queries": queries.count, "database": database.count, "source": source,
-                    "map": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.mapAtK[$0]!) }),
-                    "precision": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.precisionAtK[$0]!) }),
-                    "recall": Dictionary(uniqueKeysWithValues: ks.map { ("\($0)", r.recallAtK[$0]!) }),
-                    "map_all": r.mapAll,
-                    "pr_curve": r.prCurve.map { ["radius": $0.radius, "precision": $0.precision, "recall": $0.recall] as [String: Any] },
-                ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-                do { try data.write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
-                    throw DataError("\(json): cannot write: \(error)")
-                }
+                var record = EvaluationRecord(r, bits: database.bits, histograms: false)
+                record.database = database.count
+                record.source = source
+                do { try record.write(to: json) } catch { throw DataError("\(json): cannot write: \(error)") }
             }
         } catch {
             throw toolFailure("chain-eval", error, comm: comm)

@@ -28,6 +28,37 @@ final class LossTests: XCTestCase {
         XCTAssertEqual(loss, -2 + log(exp(2.0) + 2), accuracy: 1e-6)
     }
 
+    /// A workspace reused across calls of other sizes (as a step reuses one) gives exactly the
+    /// values and gradients of fresh scratch, for both losses.
+    func testReusedWorkspaceGivesTheSameResults() {
+        let workspace = Workspace(), prototypes = Workspace()
+        for (m, dim, seed) in [(12, 6, UInt64(40)), (8, 4, 41), (16, 6, 42)] {
+            let codes = TestData.tensor([m, dim], seed: seed)
+            let positives = (0..<m).map { ($0 + m / 2) % m }
+            let fresh = Tensor(shape: [m, dim]), reused = Tensor(shape: [m, dim])
+            let loss = ContrastiveLoss(temperature: 0.5, debiasPrior: 0.1)
+            let a = loss.lossAndGradient(codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: 2..<m,
+                                         totalAnchors: m, dCodes: fresh.pointer)
+            let b = loss.lossAndGradient(codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: 2..<m,
+                                         totalAnchors: m, dCodes: reused.pointer, workspace: workspace)
+            XCTAssertEqual(a, b)
+            XCTAssertEqual(fresh.toArray(), reused.toArray())
+
+            let k = m / 4, raw = TestData.tensor([k, dim], seed: seed + 10)
+            let centers = Tensor(shape: [k, dim]), centerNorms = Tensor(shape: [k])
+            RowNormalization.forward(raw.pointer, centers.pointer, norms: centerNorms.pointer, rows: k, columns: dim)
+            let targets = (0..<m).map { Int32($0 % 3 == 0 ? -1 : $0 % k) }
+            let p = PrototypeLoss(temperature: 0.1)
+            let dFresh = Tensor(shape: [m, dim]), dReused = Tensor(shape: [m, dim])
+            let c = p.lossAndGradient(anchors: codes.pointer, rows: m, dim: dim, prototypes: centers.pointer, count: k,
+                                      targets: targets, totalAnchors: m, dAnchors: dFresh.pointer)
+            let d = p.lossAndGradient(anchors: codes.pointer, rows: m, dim: dim, prototypes: centers.pointer, count: k,
+                                      targets: targets, totalAnchors: m, dAnchors: dReused.pointer, workspace: prototypes)
+            XCTAssertEqual(c, d)
+            XCTAssertEqual(dFresh.toArray(), dReused.toArray())
+        }
+    }
+
     /// Both forms, with the candidates of other "ranks" present: the anchors' loss must
     /// send gradient to every candidate, and the partition into ranks must not matter.
     func testContrastiveGradientsAndPartition() {

@@ -19,6 +19,8 @@ final class ContrastiveObjective: TrainingObjective {
     /// the row of i's other view. Sized at the first step (they depend on the world size).
     private var global = Tensor(shape: [0]), dGlobal = Tensor(shape: [0])
     private var positives: [Int] = []
+    /// The loss's scratch, reused every step.
+    let workspace = Workspace()
 
     init(loss: ContrastiveLoss, weight: Float, bits: Int, maxBatch: Int) {
         self.loss = loss
@@ -55,7 +57,8 @@ final class ContrastiveObjective: TrainingObjective {
         dGlobal.fill(0)
         losses.contrastive = loss.lossAndGradient(
             codes: global.pointer, rows: rows, dim: bits, positives: positives,
-            anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: rows, dCodes: dGlobal.pointer)
+            anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: rows, dCodes: dGlobal.pointer,
+            workspace: workspace)
     }
 
     func backward(_ step: StepContext) {

@@ -17,6 +17,8 @@ final class SceneChangeObjective: TrainingObjective {
     let phase = "scene change"
     /// Replaces affinity propagation for view i (tests freeze the segmentation with it).
     var override: ((_ view: Int) -> SceneSegmentation.Scenes)?
+    /// The loss's scratch, reused every step.
+    let workspace = Workspace()
 
     init(loss: PrototypeLoss, segmentation: SceneSegmentation, weight: Float, bothViews: Bool, bits: Int) {
         self.loss = loss
@@ -59,7 +61,8 @@ final class SceneChangeObjective: TrainingObjective {
             losses.scene += globalPrototypes.withUnsafeBufferPointer {
                 loss.lossAndGradient(anchors: view.hash.normalized.pointer, rows: view.rows, dim: bits,
                                      prototypes: $0.baseAddress!, count: globalCount, targets: shifted,
-                                     totalAnchors: totalAnchors, dAnchors: view.dNormalized.pointer)
+                                     totalAnchors: totalAnchors, dAnchors: view.dNormalized.pointer,
+                                     workspace: workspace)
             }
         }
     }
