@@ -23,14 +23,18 @@ let package = Package(
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
-                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
-                       providers: [.apt(["libhdf5-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
-                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // Engine. Each target lists every module it imports; none imports a module listed after it.
         .target(name: "CKernels"),
@@ -38,72 +42,108 @@ let package = Package(
         .target(name: "ChainNN", dependencies: ["ChainNumerics", "CKernels"]),
         .target(name: "ChainModel", dependencies: ["ChainNN", "ChainNumerics"]),
         .target(name: "ChainStorage", dependencies: ["CHDF5"]),
-        .target(name: "ChainData", dependencies: ["ChainStorage", "ChainNumerics", "CZlib",
-                                                  .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "ChainData",
+            dependencies: [
+                "ChainStorage", "ChainNumerics", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "CKernels"]),
         .target(name: "ChainReport", dependencies: ["ChainEvaluation"]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainNumerics", "ChainDistributed"]),
-        .target(name: "ChainTraining", dependencies: [
-            "ChainModel", "ChainNN", "ChainNumerics", "ChainData", "ChainEvaluation", "ChainReport", "ChainDistributed",
-            "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams"),
-        ]),
-        .target(name: "ChainCLI", dependencies: [
-            "ChainDistributed", "ChainTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "ChainTraining",
+            dependencies: [
+                "ChainModel", "ChainNN", "ChainNumerics", "ChainData", "ChainEvaluation", "ChainReport",
+                "ChainDistributed",
+                "ChainStorage", "CZlib", .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "ChainCLI",
+            dependencies: [
+                "ChainDistributed", "ChainTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Executables.
-        .executableTarget(name: "ChainTrainTool", dependencies: [
-            "ChainCLI", "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainNumerics", "ChainData",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/chain-train"),
-        .executableTarget(name: "ChainDataTool", dependencies: [
-            "ChainCLI", "ChainData", "ChainStorage", "ChainNumerics",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/chain-data"),
-        .executableTarget(name: "ChainEvalTool", dependencies: [
-            "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/chain-eval"),
-        .executableTarget(name: "ChainEncodeTool", dependencies: [
-            "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/chain-encode"),
-        .executableTarget(name: "ChainSearchTool", dependencies: [
-            "ChainCLI", "ChainEvaluation", "ChainData",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/chain-search"),
-        .executableTarget(name: "ChainBenchTool", dependencies: [
-            "ChainCLI", "ChainNN", "ChainNumerics", "ChainModel", "ChainData", "ChainEvaluation", "ChainDistributed", "ChainTraining",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/chain-bench"),
+        .executableTarget(
+            name: "ChainTrainTool",
+            dependencies: [
+                "ChainCLI", "ChainToy", "ChainDistributed", "ChainTraining", "ChainModel", "ChainNumerics", "ChainData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-train"),
+        .executableTarget(
+            name: "ChainDataTool",
+            dependencies: [
+                "ChainCLI", "ChainData", "ChainStorage", "ChainNumerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-data"),
+        .executableTarget(
+            name: "ChainEvalTool",
+            dependencies: [
+                "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-eval"),
+        .executableTarget(
+            name: "ChainEncodeTool",
+            dependencies: [
+                "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-encode"),
+        .executableTarget(
+            name: "ChainSearchTool",
+            dependencies: [
+                "ChainCLI", "ChainEvaluation", "ChainData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-search"),
+        .executableTarget(
+            name: "ChainBenchTool",
+            dependencies: [
+                "ChainCLI", "ChainNN", "ChainNumerics", "ChainModel", "ChainData", "ChainEvaluation",
+                "ChainDistributed", "ChainTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-bench"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).
-        .executableTarget(name: "chain-testkit", dependencies: [
-            "ChainDistributed", "ChainToy", "ChainModel", "ChainNN", "ChainNumerics", "ChainTraining", "ChainData",
-            "ChainStorage",
-        ], path: "Sources/chain-testkit"),
+        .executableTarget(
+            name: "chain-testkit",
+            dependencies: [
+                "ChainDistributed", "ChainToy", "ChainModel", "ChainNN", "ChainNumerics", "ChainTraining", "ChainData",
+                "ChainStorage",
+            ], path: "Sources/chain-testkit"),
 
         // Tests.
         .target(name: "ChainTestSupport", dependencies: ["ChainNN", "ChainNumerics"], path: "Tests/ChainTestSupport"),
         .testTarget(name: "ChainNumericsTests", dependencies: ["ChainNumerics", "ChainTestSupport"]),
         .testTarget(name: "ChainNNTests", dependencies: ["ChainNN", "ChainNumerics", "ChainToy", "ChainTestSupport"]),
-        .testTarget(name: "ChainModelTests", dependencies: ["ChainModel", "ChainNN", "ChainNumerics", "ChainTestSupport"],
-                    exclude: ["Fixtures/make_affinity_propagation_fixtures.py"],
-                    resources: [.copy("Fixtures/affinity_propagation.json")]),
+        .testTarget(
+            name: "ChainModelTests", dependencies: ["ChainModel", "ChainNN", "ChainNumerics", "ChainTestSupport"],
+            exclude: ["Fixtures/make_affinity_propagation_fixtures.py"],
+            resources: [.copy("Fixtures/affinity_propagation.json")]),
         .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
-        .testTarget(name: "ChainEvaluationTests", dependencies: ["ChainEvaluation", "ChainData", "ChainNumerics",
-                                                                "ChainStorage"],
-                    exclude: ["make_packbits_fixture.py"],
-                    resources: [.copy("Fixtures/packbits.json")]),
-        .testTarget(name: "ChainDataTests", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "ChainTestSupport",
-                                                          "ChainDataTool"],
-                    exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ChainEvaluationTests",
+            dependencies: [
+                "ChainEvaluation", "ChainData", "ChainNumerics",
+                "ChainStorage",
+            ],
+            exclude: ["make_packbits_fixture.py"],
+            resources: [.copy("Fixtures/packbits.json")]),
+        .testTarget(
+            name: "ChainDataTests",
+            dependencies: [
+                "ChainData", "ChainStorage", "ChainNumerics", "ChainTestSupport",
+                "ChainDataTool",
+            ],
+            exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ChainTrainingTests", dependencies: ["ChainTraining", "ChainData", "ChainDistributed"]),
         // The executables are dependencies so that `swift build --build-tests` builds what these tests run.
-        .testTarget(name: "ChainDistributedTests", dependencies: [
-            "ChainDistributed", "ChainTraining", "ChainStorage", "ChainTestSupport", "chain-testkit", "ChainTrainTool",
-            "ChainDataTool",
-            "ChainEvalTool", "ChainEncodeTool", "ChainSearchTool",
-        ]),
+        .testTarget(
+            name: "ChainDistributedTests",
+            dependencies: [
+                "ChainDistributed", "ChainTraining", "ChainStorage", "ChainTestSupport", "chain-testkit",
+                "ChainTrainTool",
+                "ChainDataTool",
+                "ChainEvalTool", "ChainEncodeTool", "ChainSearchTool",
+            ]),
     ]
 )

@@ -15,7 +15,9 @@ public struct TopKList: ExpressibleByArgument, Sendable, Equatable {
 
     /// Parses "5,10,20", naming the flag in the error (`@Option(transform: TopKList.parse)`).
     public static func parse(_ text: String) throws -> TopKList {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         let ks = parts.compactMap { Int($0) }
         guard !text.isEmpty, ks.count == parts.count, ks.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--topk must be comma-separated positive integers (got '\(text)')")

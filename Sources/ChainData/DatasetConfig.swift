@@ -28,8 +28,10 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
         public var augmented: String?
         public var augmentedKey: String?
 
-        public init(features: String, key: String? = nil, labels: String? = nil, labelKey: String? = nil,
-                    augmented: String? = nil, augmentedKey: String? = nil) {
+        public init(
+            features: String, key: String? = nil, labels: String? = nil, labelKey: String? = nil,
+            augmented: String? = nil, augmentedKey: String? = nil
+        ) {
             self.features = features; self.key = key; self.labels = labels; self.labelKey = labelKey
             self.augmented = augmented; self.augmentedKey = augmentedKey
         }
@@ -61,20 +63,25 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
         case classes, train, database, query
     }
 
-    public init(name: String, root: String, frames: Int, featureSize: Int, classes: Int? = nil,
-                train: Split, database: Split, query: Split) {
+    public init(
+        name: String, root: String, frames: Int, featureSize: Int, classes: Int? = nil,
+        train: Split, database: Split, query: Split
+    ) {
         self.name = name; self.root = root; self.frames = frames; self.featureSize = featureSize
         self.classes = classes; self.train = train; self.database = database; self.query = query
     }
 
     /// The UCF101-style layout `{name}_train_feats.h5`, `{name}_train_labels.mat` (train = database),
     /// `{name}_test_feats.h5` + `{name}_test_labels.mat` (queries) in `root`.
-    public static func publicLayout(name: String, root: String, frames: Int, featureSize: Int,
-                                    classes: Int? = nil) -> DatasetConfig {
-        DatasetConfig(name: name, root: root, frames: frames, featureSize: featureSize, classes: classes,
-                      train: Split(features: "\(name)_train_feats.h5"),
-                      database: Split(features: "\(name)_train_feats.h5", labels: "\(name)_train_labels.mat"),
-                      query: Split(features: "\(name)_test_feats.h5", labels: "\(name)_test_labels.mat"))
+    public static func publicLayout(
+        name: String, root: String, frames: Int, featureSize: Int,
+        classes: Int? = nil
+    ) -> DatasetConfig {
+        DatasetConfig(
+            name: name, root: root, frames: frames, featureSize: featureSize, classes: classes,
+            train: Split(features: "\(name)_train_feats.h5"),
+            database: Split(features: "\(name)_train_feats.h5", labels: "\(name)_train_labels.mat"),
+            query: Split(features: "\(name)_test_feats.h5", labels: "\(name)_test_labels.mat"))
     }
 
     /// Parses YAML text; `source` names it in errors.
@@ -88,7 +95,8 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
         } catch let error as DecodingError {
             throw DataError("\(source): \(describe(error))")
         } catch {
-            let oneLine = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            let oneLine = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .joined(separator: " ")
             throw DataError("\(source): not valid YAML (\(oneLine))")
         }
         try config.check(source: source)
@@ -97,8 +105,10 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
 
     /// Reads a YAML config; a relative `root` becomes relative to the file's folder, and
     /// `rootOverride` (or the environment variable CHAIN_DATA_ROOT) replaces it.
-    public static func load(path: String, rootOverride: String? = nil,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DatasetConfig {
+    public static func load(
+        path: String, rootOverride: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> DatasetConfig {
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(path): no such file") }
         guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(path): not UTF-8 text") }
         var config = try parse(yaml: text, source: path)
@@ -115,7 +125,8 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
     /// than a training run.
     public static func isDatasetConfig(_ path: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
-              let mapping = (try? Yams.load(yaml: text)) as? [String: Any] else { return false }
+            let mapping = (try? Yams.load(yaml: text)) as? [String: Any]
+        else { return false }
         return mapping["train"] != nil || mapping["query"] != nil || mapping["database"] != nil
     }
 
@@ -130,7 +141,9 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
     func check(source: String) throws {
         guard !name.isEmpty else { throw DataError("\(source): 'name' is empty") }
         guard frames > 0 else { throw DataError("\(source): 'frames' must be positive (got \(frames))") }
-        guard featureSize > 0 else { throw DataError("\(source): 'feature_size' must be positive (got \(featureSize))") }
+        guard featureSize > 0 else {
+            throw DataError("\(source): 'feature_size' must be positive (got \(featureSize))")
+        }
         if let classes, classes <= 0 { throw DataError("\(source): 'classes' must be positive (got \(classes))") }
         for (splitName, split) in [("database", database), ("query", query)] where split.labels == nil {
             throw DataError("\(source): '\(splitName).labels' is missing (evaluation splits need labels)")
@@ -139,7 +152,9 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
 
     /// Misspelt keys would otherwise be ignored silently.
     static func rejectUnknownKeys(_ document: Any?, source: String) throws {
-        guard let top = document as? [String: Any] else { throw DataError("\(source): expected a mapping of dataset settings") }
+        guard let top = document as? [String: Any] else {
+            throw DataError("\(source): expected a mapping of dataset settings")
+        }
         let known = ["name", "root", "frames", "feature_size", "classes", "train", "database", "query"]
         let splitKeys = ["features", "key", "labels", "label_key", "augmented", "augmented_key"]
         for key in top.keys.sorted() where !known.contains(key) {
@@ -149,20 +164,24 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
             guard let value = top[split] else { continue }
             guard let keys = value as? [String: Any] else { throw DataError("\(source): '\(split)' must be a mapping") }
             for key in keys.keys.sorted() where !splitKeys.contains(key) {
-                throw DataError("\(source): unknown key '\(split).\(key)' (known: \(splitKeys.joined(separator: ", ")))")
+                throw DataError(
+                    "\(source): unknown key '\(split).\(key)' (known: \(splitKeys.joined(separator: ", ")))")
             }
         }
     }
 
     /// A decoding error as "key path: what is wrong".
     public static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        func path(_ keys: [CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
         switch error {
         case .keyNotFound(let key, let context): return "missing key '\(path(context.codingPath + [key]))'"
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "'\(path(context.codingPath))': \(context.debugDescription)"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid YAML (\(context.debugDescription))"
+            return context.codingPath.isEmpty
+                ? "not valid YAML (\(context.debugDescription))"
                 : "'\(path(context.codingPath))': \(context.debugDescription)"
         @unknown default: return "\(error)"
         }

@@ -40,24 +40,28 @@ public struct DatasetValidator {
 
     public func validate() throws -> Splits {
         var summaries: [SplitSummary] = []
-        var scanned: [String: Int] = [:]   // feature file:key → videos (each file scanned once)
+        var scanned: [String: Int] = [:]  // feature file:key → videos (each file scanned once)
         for (role, split) in [("train", config.train), ("database", config.database), ("query", config.query)] {
             let path = config.path(split.features)
-            let features = try FeatureFile(path: path, key: split.featureKey, frames: config.frames,
-                                           featureSize: config.featureSize)
+            let features = try FeatureFile(
+                path: path, key: split.featureKey, frames: config.frames,
+                featureSize: config.featureSize)
             let id = "\(path):\(split.featureKey)"
             if scanValues && scanned[id] == nil, let bad = try features.firstNonFiniteVideo() {
                 throw DataError("\(path): '\(split.featureKey)' has a NaN or infinite value in video \(bad)")
             }
             scanned[id] = features.count
-            var summary = SplitSummary(role: role, features: path, videos: features.count,
-                                       elementType: "\(features.elementType)")
+            var summary = SplitSummary(
+                role: role, features: path, videos: features.count,
+                elementType: "\(features.elementType)")
             if let augmented = split.augmented {
                 let file = config.path(augmented)
-                let copies = try FeatureFile(path: file, key: split.augmentedKey ?? "feats", augmented: true,
-                                             frames: config.frames, featureSize: config.featureSize)
+                let copies = try FeatureFile(
+                    path: file, key: split.augmentedKey ?? "feats", augmented: true,
+                    frames: config.frames, featureSize: config.featureSize)
                 guard copies.count == features.count else {
-                    throw DataError("\(file): '\(copies.key)' has \(copies.count) videos; \(path) has \(features.count)")
+                    throw DataError(
+                        "\(file): '\(copies.key)' has \(copies.count) videos; \(path) has \(features.count)")
                 }
                 if scanValues, let bad = try copies.firstNonFiniteVideo() {
                     throw DataError("\(file): '\(copies.key)' has a NaN or infinite value in video \(bad)")
@@ -71,7 +75,8 @@ public struct DatasetValidator {
                     throw DataError("\(labelPath): \(labels.rows) label rows for \(features.count) videos in \(path)")
                 }
                 if let classes = config.classes, labels.classes != classes {
-                    throw DataError("\(labelPath): \(labels.classes) label columns; the dataset config says \(classes) classes")
+                    throw DataError(
+                        "\(labelPath): \(labels.classes) label columns; the dataset config says \(classes) classes")
                 }
                 if role == "query", let empty = (0..<labels.rows).first(where: { !labels.row($0).contains(1) }) {
                     throw DataError("\(labelPath): query \(empty) has no label (every query needs at least one)")
@@ -87,7 +92,10 @@ public struct DatasetValidator {
             throw DataError("world size \(worldSize) is larger than the \(train) training videos of '\(config.name)'")
         }
         if let d = summaries[1].labels, let q = summaries[2].labels, d.classes != q.classes {
-            throw DataError("\(config.path(config.query.labels!)): \(q.classes) label columns; the database labels have \(d.classes)")
+            throw DataError(
+                "\(config.path(config.query.labels!)): \(q.classes) label columns; the database labels have "
+                    + "\(d.classes)"
+            )
         }
         return Splits(all: summaries)
     }

@@ -68,11 +68,14 @@ public struct DistributedSampler: Sendable, Equatable {
     }
 
     /// The videos `rank` trains on at (epoch, step), given that epoch's order.
-    public func videos(_ order: [Int], step: Int, rank: Int) -> [Int] { Array(order[localRange(step: step, rank: rank)]) }
+    public func videos(_ order: [Int], step: Int, rank: Int) -> [Int] {
+        Array(order[localRange(step: step, rank: rank)])
+    }
 
     /// The position after `position` (rolling over into the next epoch).
     public func advance(_ position: Position) -> Position {
-        position.step + 1 < stepsPerEpoch ? Position(epoch: position.epoch, step: position.step + 1)
+        position.step + 1 < stepsPerEpoch
+            ? Position(epoch: position.epoch, step: position.step + 1)
             : Position(epoch: position.epoch + 1, step: 0)
     }
 

@@ -22,8 +22,10 @@ public struct FeatureFile: Sendable {
 
     /// Opens `key` in `path`. `augmented` asks for the (N, A, T, F) form; `frames` and
     /// `featureSize`, when given, must match.
-    public init(path: String, key: String = "feats", augmented: Bool = false, frames: Int? = nil,
-                featureSize: Int? = nil) throws {
+    public init(
+        path: String, key: String = "feats", augmented: Bool = false, frames: Int? = nil,
+        featureSize: Int? = nil
+    ) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw DataError("\(path): no such file") }
         let file: HDF5File
         do { file = try HDF5File(path: path) } catch {
@@ -36,7 +38,8 @@ public struct FeatureFile: Sendable {
             throw DataError("\(path): '\(key)' has shape \(shape); expected \(expected)")
         }
         guard dataset.elementType.isNumeric else {
-            throw DataError("\(path): '\(key)' has element type \(dataset.elementType); expected float32, float16 or uint8")
+            throw DataError(
+                "\(path): '\(key)' has element type \(dataset.elementType); expected float32, float16 or uint8")
         }
         guard !shape.contains(0) else { throw DataError("\(path): '\(key)' is empty (shape \(shape))") }
         self.path = path
@@ -49,7 +52,8 @@ public struct FeatureFile: Sendable {
             throw DataError("\(path): '\(key)' has \(self.frames) frames per video; the dataset config says \(frames)")
         }
         if let featureSize, featureSize != self.featureSize {
-            throw DataError("\(path): '\(key)' has \(self.featureSize)-d features; the dataset config says \(featureSize)")
+            throw DataError(
+                "\(path): '\(key)' has \(self.featureSize)-d features; the dataset config says \(featureSize)")
         }
     }
 

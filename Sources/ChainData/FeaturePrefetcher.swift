@@ -80,15 +80,16 @@ public final class FeaturePrefetcher: @unchecked Sendable {
 
     deinit {
         reader.lock.lock(); reader.cancelled = true; reader.lock.unlock()
-        reader.free.forEach { $0.signal() }   // let the reader pass any wait
+        reader.free.forEach { $0.signal() }  // let the reader pass any wait
         done.wait()
     }
 
     /// The next batch: its video indices and their features ([videos, copies·T·F] floats),
     /// valid until the following call.
     public func next() throws -> (videos: [Int], features: UnsafePointer<Float>) {
-        precondition(handedOut < reader.batches.count, "prefetcher: all \(reader.batches.count) batches were handed out")
-        if handedOut > 0 { reader.free[(handedOut - 1) % 2].signal() }   // the caller is done with the previous one
+        precondition(
+            handedOut < reader.batches.count, "prefetcher: all \(reader.batches.count) batches were handed out")
+        if handedOut > 0 { reader.free[(handedOut - 1) % 2].signal() }  // the caller is done with the previous one
         let slot = handedOut % 2
         reader.filled[slot].wait()
         let k = handedOut

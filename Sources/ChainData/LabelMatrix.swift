@@ -41,7 +41,9 @@ public struct LabelMatrix: Sendable, Equatable {
     public func bitsets() -> (words: Int, bits: [UInt64]) {
         let words = (classes + 63) / 64
         var bits = [UInt64](repeating: 0, count: rows * words)
-        for i in 0..<rows { for c in 0..<classes where values[i * classes + c] != 0 { bits[i * words + c / 64] |= 1 << UInt64(c % 64) } }
+        for i in 0..<rows {
+            for c in 0..<classes where values[i * classes + c] != 0 { bits[i * words + c / 64] |= 1 << UInt64(c % 64) }
+        }
         return (words, bits)
     }
 }

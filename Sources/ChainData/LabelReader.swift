@@ -14,16 +14,23 @@ public enum LabelReader {
         let rows: Int, columns: Int, values: [Double], key: String
         if let file = try? HDF5File(path: path) {
             guard let found = keys.first(where: file.contains) else {
-                throw DataError("\(path): none of the label keys \(keys.joined(separator: ", ")) (found: \(file.rootNames().joined(separator: ", ")))")
+                throw DataError(
+                    "\(path): none of the label keys \(keys.joined(separator: ", ")) (found: "
+                        + "\(file.rootNames().joined(separator: ", ")))"
+                )
             }
             key = found
             let d: HDF5Dataset
             do { d = try file.dataset(found) } catch { throw DataError("\(error)") }
-            guard d.shape.count == 2 else { throw DataError("\(path): '\(found)' has shape \(d.shape); a 2-D matrix is needed") }
-            guard d.elementType.isNumeric else { throw DataError("\(path): '\(found)' has element type \(d.elementType)") }
+            guard d.shape.count == 2 else {
+                throw DataError("\(path): '\(found)' has shape \(d.shape); a 2-D matrix is needed")
+            }
+            guard d.elementType.isNumeric else {
+                throw DataError("\(path): '\(found)' has element type \(d.elementType)")
+            }
             let stored: [Float]
             do { stored = try d.readFloats() } catch { throw DataError("\(error)") }
-            if d.attributes.contains("MATLAB_class") {   // v7.3: transpose back to N × C
+            if d.attributes.contains("MATLAB_class") {  // v7.3: transpose back to N × C
                 rows = d.shape[1]; columns = d.shape[0]
                 var v = [Double](repeating: 0, count: stored.count)
                 for c in 0..<columns { for r in 0..<rows { v[r * columns + c] = Double(stored[c * rows + r]) } }
@@ -35,7 +42,10 @@ public enum LabelReader {
         } else if MATFile.isLevel5(path) {
             let mat = try MATFile(path: path)
             guard let found = keys.first(where: mat.names.contains) else {
-                throw DataError("\(path): none of the label keys \(keys.joined(separator: ", ")) (found: \(mat.names.isEmpty ? "no variables" : mat.names.joined(separator: ", ")))")
+                throw DataError(
+                    "\(path): none of the label keys \(keys.joined(separator: ", ")) (found: "
+                        + "\(mat.names.isEmpty ? "no variables" : mat.names.joined(separator: ", ")))"
+                )
             }
             key = found
             let v = try mat.variable(found)
@@ -48,7 +58,10 @@ public enum LabelReader {
         for i in 0..<values.count {
             let v = values[i]
             guard v == 0 || v == 1 else {
-                throw DataError("\(path): '\(key)' row \(i / columns), class \(i % columns) holds \(v); labels must be 0 or 1 (multi-hot)")
+                throw DataError(
+                    "\(path): '\(key)' row \(i / columns), class \(i % columns) holds \(v); labels must be 0 or 1 "
+                        + "(multi-hot)"
+                )
             }
             out[i] = v == 1 ? 1 : 0
         }

@@ -32,14 +32,16 @@ public struct MATFile {
 
     public init(path: String) throws {
         self.path = path
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(path): cannot read file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataError("\(path): cannot read file")
+        }
         let bytes = [UInt8](data)
         guard bytes.count >= 128, bytes.starts(with: Array("MATLAB 5.0".utf8)) else {
             throw DataError("\(path): not a MATLAB 5 MAT-file (no 'MATLAB 5.0' header)")
         }
         switch (bytes[126], bytes[127]) {
-        case (0x49, 0x4D): bigEndian = false   // "IM"
-        case (0x4D, 0x49): bigEndian = true    // "MI"
+        case (0x49, 0x4D): bigEndian = false  // "IM"
+        case (0x4D, 0x49): bigEndian = true  // "MI"
         default: throw DataError("\(path): MAT-file header has no endian indicator")
         }
         var offset = 128
@@ -50,7 +52,7 @@ public struct MATFile {
             }
             let payload = Array(bytes[(offset + 8)..<(offset + 8 + size)])
             switch type {
-            case 15:   // miCOMPRESSED: the name is inside, so inflate now.
+            case 15:  // miCOMPRESSED: the name is inside, so inflate now.
                 let inflated = try Self.inflate(payload, path: path, at: offset)
                 guard inflated.count >= 8, Self.u32(inflated, 0, bigEndian) == 14 else {
                     throw DataError("\(path): compressed element at byte \(offset) does not hold a matrix")
@@ -58,7 +60,7 @@ public struct MATFile {
                 let inner = Array(inflated[8..<min(inflated.count, 8 + Int(Self.u32(inflated, 4, bigEndian)))])
                 try register(inner, at: offset)
             case 14: try register(payload, at: offset)
-            default: break   // other top-level elements are not variables we read
+            default: break  // other top-level elements are not variables we read
             }
             offset += 8 + (type == 15 ? size : (size + 7) / 8 * 8)
         }
@@ -66,9 +68,9 @@ public struct MATFile {
 
     private mutating func register(_ matrix: [UInt8], at offset: Int) throws {
         var cursor = 0
-        _ = try element(matrix, &cursor, offset)                    // array flags
-        _ = try element(matrix, &cursor, offset)                    // dimensions
-        let (_, nameBytes) = try element(matrix, &cursor, offset)   // name
+        _ = try element(matrix, &cursor, offset)  // array flags
+        _ = try element(matrix, &cursor, offset)  // dimensions
+        let (_, nameBytes) = try element(matrix, &cursor, offset)  // name
         let name = String(decoding: nameBytes, as: UTF8.self)
         names.append(name)
         raw[name] = (matrix, false)
@@ -77,7 +79,8 @@ public struct MATFile {
     /// The variable called `name`.
     public func variable(_ name: String) throws -> Variable {
         guard let entry = raw[name] else {
-            throw DataError("\(path): no variable '\(name)' (found: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+            throw DataError(
+                "\(path): no variable '\(name)' (found: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
         }
         let m = entry.bytes
         var cursor = 0
@@ -89,7 +92,10 @@ public struct MATFile {
         switch classID {
         case 6: className = "double"
         case 7: className = "single"
-        case 8...15: className = isLogical ? "logical" : ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"][classID - 8]
+        case 8...15:
+            className =
+                isLogical
+                ? "logical" : ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"][classID - 8]
         case 5: throw DataError("\(path): '\(name)' is a sparse matrix; save it as a full (dense) matrix")
         case 1: throw DataError("\(path): '\(name)' is a cell array, not a numeric matrix")
         case 2: throw DataError("\(path): '\(name)' is a struct, not a numeric matrix")
@@ -98,11 +104,13 @@ public struct MATFile {
         }
         guard !isComplex else { throw DataError("\(path): '\(name)' is complex; labels must be real") }
         let (_, dimBytes) = try element(m, &cursor, 0)
-        let dims = stride(from: 0, to: dimBytes.count, by: 4).map { Int(Int32(bitPattern: Self.u32(dimBytes, $0, bigEndian))) }
+        let dims = stride(from: 0, to: dimBytes.count, by: 4).map {
+            Int(Int32(bitPattern: Self.u32(dimBytes, $0, bigEndian)))
+        }
         guard dims.count >= 2, dims.dropFirst(2).allSatisfy({ $0 == 1 }) else {
             throw DataError("\(path): '\(name)' has dimensions \(dims); a 2-D matrix is needed")
         }
-        _ = try element(m, &cursor, 0)   // name
+        _ = try element(m, &cursor, 0)  // name
         let (dataType, dataBytes) = try element(m, &cursor, 0)
         let columnMajor = try decode(dataBytes, type: dataType, name: name)
         let rows = dims[0], columns = dims[1]
@@ -116,9 +124,11 @@ public struct MATFile {
 
     /// Reads one (possibly small-format) data element at `cursor`, advancing past its padding.
     private func element(_ b: [UInt8], _ cursor: inout Int, _ base: Int) throws -> (type: UInt32, bytes: [UInt8]) {
-        guard cursor + 8 <= b.count else { throw DataError("\(path): truncated matrix element near byte \(base + cursor)") }
+        guard cursor + 8 <= b.count else {
+            throw DataError("\(path): truncated matrix element near byte \(base + cursor)")
+        }
         let first = Self.u32(b, cursor, bigEndian)
-        if first >> 16 != 0 {   // small data element: size and type share the first word
+        if first >> 16 != 0 {  // small data element: size and type share the first word
             let size = Int(first >> 16), type = first & 0xFFFF
             guard size <= 4 else { throw DataError("\(path): malformed small data element near byte \(base + cursor)") }
             let bytes = Array(b[(cursor + 4)..<(cursor + 4 + size)])
@@ -126,7 +136,9 @@ public struct MATFile {
             return (type, bytes)
         }
         let size = Int(Self.u32(b, cursor + 4, bigEndian))
-        guard cursor + 8 + size <= b.count else { throw DataError("\(path): truncated matrix element near byte \(base + cursor)") }
+        guard cursor + 8 + size <= b.count else {
+            throw DataError("\(path): truncated matrix element near byte \(base + cursor)")
+        }
         let bytes = Array(b[(cursor + 8)..<(cursor + 8 + size)])
         cursor += 8 + (size + 7) / 8 * 8
         return (first, bytes)

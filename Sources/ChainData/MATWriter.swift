@@ -13,18 +13,18 @@ public enum MATWriter {
         var header = Array("MATLAB 5.0 MAT-file, written by CHAIN".utf8)
         header += [UInt8](repeating: 0x20, count: 116 - header.count)
         out.append(contentsOf: header)
-        out.append(contentsOf: [UInt8](repeating: 0, count: 8))      // no subsystem data
-        append(&out, UInt16(0x0100))                                   // version
-        out.append(contentsOf: Array("IM".utf8))                       // little-endian marker
+        out.append(contentsOf: [UInt8](repeating: 0, count: 8))  // no subsystem data
+        append(&out, UInt16(0x0100))  // version
+        out.append(contentsOf: Array("IM".utf8))  // little-endian marker
 
         var body = Data()
-        element(&body, type: 6, payload: bytes(UInt32(6)) + bytes(UInt32(0)))        // array flags: mxDOUBLE_CLASS
-        element(&body, type: 5, payload: bytes(Int32(rows)) + bytes(Int32(columns))) // dimensions
-        element(&body, type: 1, payload: Data(name.utf8))                            // array name (miINT8)
+        element(&body, type: 6, payload: bytes(UInt32(6)) + bytes(UInt32(0)))  // array flags: mxDOUBLE_CLASS
+        element(&body, type: 5, payload: bytes(Int32(rows)) + bytes(Int32(columns)))  // dimensions
+        element(&body, type: 1, payload: Data(name.utf8))  // array name (miINT8)
         var real = Data(capacity: values.count * 8)
         for c in 0..<columns { for r in 0..<rows { real += bytes(values[r * columns + c].bitPattern) } }
-        element(&body, type: 9, payload: real)                                       // miDOUBLE
-        element(&out, type: 14, payload: body)                                       // miMATRIX
+        element(&body, type: 9, payload: real)  // miDOUBLE
+        element(&out, type: 14, payload: body)  // miMATRIX
 
         let temporary = path + ".partial"
         guard FileManager.default.createFile(atPath: temporary, contents: out) else {

@@ -52,13 +52,17 @@ public struct SyntheticVideos: Sendable {
         guard (1...o.frames).contains(o.scenesPerClass) else {
             throw DataError("synth: scenes per class \(o.scenesPerClass) must be in 1...\(o.frames)")
         }
-        guard !o.name.isEmpty, !o.name.contains("/") else { throw DataError("synth: --name '\(o.name)' is not a file-name prefix") }
+        guard !o.name.isEmpty, !o.name.contains("/") else {
+            throw DataError("synth: --name '\(o.name)' is not a file-name prefix")
+        }
         self.options = o
         let k = min(o.latentSize, o.featureSize)
         var world = Philox(seed: o.seed, stream: 7).split("world")
         // Sparse mixing: each feature listens to about half of the latent directions.
         var m = [Float](repeating: 0, count: o.featureSize * k)
-        for i in 0..<m.count where world.nextUniform() < 0.5 { m[i] = world.nextGaussian() * (2 / Float(k)).squareRoot() }
+        for i in 0..<m.count where world.nextUniform() < 0.5 {
+            m[i] = world.nextGaussian() * (2 / Float(k)).squareRoot()
+        }
         mixing = m
         thresholds = (0..<o.featureSize).map { _ in 0.4 + 0.4 * world.nextUniform() }
         // A pool in which each scene serves about two classes.
@@ -89,7 +93,7 @@ public struct SyntheticVideos: Sendable {
         let o = options, k = latentSize, t = o.frames
         var g = Philox(seed: o.seed, stream: 9).split(UInt64(split)).split(UInt64(index))
         var scenes = classScenes[classes[0]]
-        if classes.count > 1 {   // the second class lends one of its scenes
+        if classes.count > 1 {  // the second class lends one of its scenes
             scenes[g.nextInt(below: scenes.count)] = classScenes[classes[1]][g.nextInt(below: o.scenesPerClass)]
         }
         // Cuts at random frames: S − 1 distinct cut points in 1..<T.
@@ -137,8 +141,9 @@ public struct SyntheticVideos: Sendable {
         let f = options.featureSize, k = latentSize
         z.withUnsafeBufferPointer { zp in
             mixing.withUnsafeBufferPointer { mp in
-                BLAS.gemm(transposeB: true, m: rows, n: f, k: k, a: zp.baseAddress!, lda: k, b: mp.baseAddress!, ldb: k,
-                          c: out, ldc: f)
+                BLAS.gemm(
+                    transposeB: true, m: rows, n: f, k: k, a: zp.baseAddress!, lda: k, b: mp.baseAddress!, ldb: k,
+                    c: out, ldc: f)
             }
         }
         for r in 0..<rows {
@@ -156,7 +161,9 @@ public struct SyntheticVideos: Sendable {
     /// under a temporary name and renamed at the end, so a failure leaves nothing behind.
     /// Returns the paths written.
     @discardableResult
-    public func write(to directory: String, chunk: Int = 256, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> [String] {
+    public func write(
+        to directory: String, chunk: Int = 256, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws -> [String] {
         let o = options, fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw DataError("\(directory): cannot create the output folder: \(error)")
@@ -179,7 +186,8 @@ public struct SyntheticVideos: Sendable {
                     if done % 1000 == 0 { progress(done, total) }
                 }
                 let labelFinal = path("\(o.name)_\(role)_labels.mat")
-                try MATWriter.write(path: labelFinal + ".partial.mat", name: "labels", rows: count, columns: o.classes, values: labels)
+                try MATWriter.write(
+                    path: labelFinal + ".partial.mat", name: "labels", rows: count, columns: o.classes, values: labels)
                 temporaries.append((labelFinal + ".partial.mat", labelFinal))
             }
             if o.augmentedCopies > 0 {
@@ -187,8 +195,11 @@ public struct SyntheticVideos: Sendable {
                 temporaries.append((temporary, final))
                 let rows = o.frames, f = o.featureSize
                 let primary = primaryClasses(split: 0, count: o.videos)
-                try writeFeatures(temporary, count: o.videos, copies: o.augmentedCopies, chunk: max(1, chunk / o.augmentedCopies)) { index, out in
-                    let base = latentFrames(split: 0, index: index, classes: classes(split: 0, index: index, primary: primary[index]))
+                try writeFeatures(
+                    temporary, count: o.videos, copies: o.augmentedCopies, chunk: max(1, chunk / o.augmentedCopies)
+                ) { index, out in
+                    let base = latentFrames(
+                        split: 0, index: index, classes: classes(split: 0, index: index, primary: primary[index]))
                     for copy in 0..<o.augmentedCopies {
                         var z = base
                         augment(&z, split: 0, index: index, copy: copy)
@@ -200,8 +211,9 @@ public struct SyntheticVideos: Sendable {
                     }
                 }
             }
-            var config = DatasetConfig.publicLayout(name: o.name, root: ".", frames: o.frames, featureSize: o.featureSize,
-                                                    classes: o.classes)
+            var config = DatasetConfig.publicLayout(
+                name: o.name, root: ".", frames: o.frames, featureSize: o.featureSize,
+                classes: o.classes)
             if o.augmentedCopies > 0 { config.train.augmented = "\(o.name)_train_feats_aug.h5" }
             let yaml = "# Generated by chain-data synth (seed \(o.seed)); see docs/data.md.\n" + (try config.yaml())
             let yamlFinal = path("\(o.name).yaml")
@@ -223,8 +235,10 @@ public struct SyntheticVideos: Sendable {
 
     /// Creates an (N, T, F) or (N, A, T, F) dataset `feats` and fills it chunk by chunk;
     /// `fill(video, out)` writes one video's copies·T·F floats.
-    private func writeFeatures(_ path: String, count: Int, copies: Int?, chunk: Int,
-                               fill: (Int, UnsafeMutablePointer<Float>) -> Void) throws {
+    private func writeFeatures(
+        _ path: String, count: Int, copies: Int?, chunk: Int,
+        fill: (Int, UnsafeMutablePointer<Float>) -> Void
+    ) throws {
         let o = options
         let perVideo = (copies ?? 1) * o.frames * o.featureSize
         let file = try HDF5File(path: path, mode: .truncate)

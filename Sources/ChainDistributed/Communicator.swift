@@ -100,30 +100,41 @@ public final class Communicator: @unchecked Sendable {
     /// (size·send.count floats) on every rank.
     public func allGather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>) {
         precondition(receive.count == send.count * size, "allGather: receive \(receive.count) != \(size)×\(send.count)")
-        if size == 1 { if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return }
-        MPI_Allgather(send.baseAddress, Int32(send.count), chain_mpi_float(),
-                      receive.baseAddress, Int32(send.count), chain_mpi_float(), comm)
+        if size == 1 {
+            if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return
+        }
+        MPI_Allgather(
+            send.baseAddress, Int32(send.count), chain_mpi_float(),
+            receive.baseAddress, Int32(send.count), chain_mpi_float(), comm)
     }
 
     /// All-gather with per-rank lengths `counts` (identical on every rank).
-    public func allGather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>) {
+    public func allGather(
+        _ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(counts.count == size && counts[rank] == send.count, "allGather: counts \(counts) do not match")
         precondition(receive.count == counts.reduce(0, +), "allGather: receive has \(receive.count) floats")
-        if size == 1 { if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return }
+        if size == 1 {
+            if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return
+        }
         var displacements = [Int32](repeating: 0, count: size)
         for r in 1..<size { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
         let c = counts.map { Int32($0) }
-        MPI_Allgatherv(send.baseAddress, Int32(send.count), chain_mpi_float(),
-                       receive.baseAddress, c, displacements, chain_mpi_float(), comm)
+        MPI_Allgatherv(
+            send.baseAddress, Int32(send.count), chain_mpi_float(),
+            receive.baseAddress, c, displacements, chain_mpi_float(), comm)
     }
 
     /// Personalised exchange (MPI_Alltoallv): block d of `send` (sendCounts[d] floats, blocks
     /// consecutive in rank order) goes to rank d; block s of `receive` comes from rank s.
-    public func allToAll(_ send: UnsafeBufferPointer<Float>, sendCounts: [Int],
-                         into receive: UnsafeMutableBufferPointer<Float>, receiveCounts: [Int]) {
+    public func allToAll(
+        _ send: UnsafeBufferPointer<Float>, sendCounts: [Int],
+        into receive: UnsafeMutableBufferPointer<Float>, receiveCounts: [Int]
+    ) {
         precondition(sendCounts.count == size && receiveCounts.count == size, "allToAll: one count per rank")
-        precondition(send.count >= sendCounts.reduce(0, +) && receive.count >= receiveCounts.reduce(0, +),
-                     "allToAll: buffers smaller than their counts")
+        precondition(
+            send.count >= sendCounts.reduce(0, +) && receive.count >= receiveCounts.reduce(0, +),
+            "allToAll: buffers smaller than their counts")
         if size == 1 {
             if sendCounts[0] > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: sendCounts[0]) }
             return
@@ -133,9 +144,11 @@ public final class Communicator: @unchecked Sendable {
             for r in 1..<counts.count { o[r] = o[r - 1] + Int32(counts[r - 1]) }
             return o
         }
-        precondition(max(sendCounts.reduce(0, +), receiveCounts.reduce(0, +)) < Int(Int32.max), "allToAll: over 2³¹ floats")
-        MPI_Alltoallv(send.baseAddress, sendCounts.map { Int32($0) }, offsets(sendCounts), chain_mpi_float(),
-                      receive.baseAddress, receiveCounts.map { Int32($0) }, offsets(receiveCounts), chain_mpi_float(), comm)
+        precondition(
+            max(sendCounts.reduce(0, +), receiveCounts.reduce(0, +)) < Int(Int32.max), "allToAll: over 2³¹ floats")
+        MPI_Alltoallv(
+            send.baseAddress, sendCounts.map { Int32($0) }, offsets(sendCounts), chain_mpi_float(),
+            receive.baseAddress, receiveCounts.map { Int32($0) }, offsets(receiveCounts), chain_mpi_float(), comm)
     }
 
     /// Every rank's `value`, in rank order.
@@ -150,10 +163,14 @@ public final class Communicator: @unchecked Sendable {
     /// The adjoint of `allGather`: every rank holds a gradient for the whole gathered tensor
     /// (size·n floats); rank r receives the sum over ranks of block r (n floats).
     public func reduceScatter(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>) {
-        precondition(send.count == receive.count * size, "reduceScatter: send \(send.count) != \(size)×\(receive.count)")
-        if size == 1 { if receive.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: receive.count) }; return }
-        MPI_Reduce_scatter_block(send.baseAddress, receive.baseAddress, Int32(receive.count), chain_mpi_float(),
-                                 chain_mpi_op_sum(), comm)
+        precondition(
+            send.count == receive.count * size, "reduceScatter: send \(send.count) != \(size)×\(receive.count)")
+        if size == 1 {
+            if receive.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: receive.count) }; return
+        }
+        MPI_Reduce_scatter_block(
+            send.baseAddress, receive.baseAddress, Int32(receive.count), chain_mpi_float(),
+            chain_mpi_op_sum(), comm)
     }
 
     // MARK: Broadcast and synchronisation

@@ -35,17 +35,24 @@ public enum CodeFile {
         do { file = try HDF5File(path: path) } catch { throw DataError("\(path): not an HDF5 file (or unreadable)") }
         let d: HDF5Dataset
         do { d = try file.dataset("codes") } catch { throw DataError("\(error)") }
-        guard d.shape.count == 2 else { throw DataError("\(path): 'codes' has shape \(d.shape); expected (videos, bytes per code)") }
-        guard d.elementType == .uint8 else { throw DataError("\(path): 'codes' has element type \(d.elementType); expected uint8 (packed bits)") }
+        guard d.shape.count == 2 else {
+            throw DataError("\(path): 'codes' has shape \(d.shape); expected (videos, bytes per code)")
+        }
+        guard d.elementType == .uint8 else {
+            throw DataError("\(path): 'codes' has element type \(d.elementType); expected uint8 (packed bits)")
+        }
         guard d.attributes.contains("bits") else {
-            throw DataError("\(path): 'codes' has no 'bits' attribute (the code length cannot be told from the byte count)")
+            throw DataError(
+                "\(path): 'codes' has no 'bits' attribute (the code length cannot be told from the byte count)")
         }
         let bits = Int(try d.attributes.integer("bits"))
         guard bits > 0, (bits + 7) / 8 == d.shape[1] else {
             throw DataError("\(path): 'bits' = \(bits) does not fit \(d.shape[1]) bytes per code")
         }
         let bytes: [UInt8]
-        do { bytes = d.shape[0] > 0 ? try d.readBytes() : [] } catch { throw DataError("\(path): cannot read 'codes': \(error)") }
+        do { bytes = d.shape[0] > 0 ? try d.readBytes() : [] } catch {
+            throw DataError("\(path): cannot read 'codes': \(error)")
+        }
         return PackedCodes(count: d.shape[0], bits: bits, bytes: bytes)
     }
 }

@@ -8,7 +8,9 @@ public struct PackedCodes: Sendable, Equatable {
     public let bytes: [UInt8]
 
     public init(count: Int, bits: Int, bytes: [UInt8]) {
-        precondition(bits > 0 && bytes.count == count * ((bits + 7) / 8), "packed codes: \(bytes.count) bytes for \(count) × \(bits) bits")
+        precondition(
+            bits > 0 && bytes.count == count * ((bits + 7) / 8),
+            "packed codes: \(bytes.count) bytes for \(count) × \(bits) bits")
         self.count = count
         self.bits = bits
         bytesPerCode = (bits + 7) / 8
@@ -35,7 +37,9 @@ public struct PackedCodes: Sendable, Equatable {
         let words = (bytesPerCode + 7) / 8
         var data = [UInt64](repeating: 0, count: count * words)
         for i in 0..<count {
-            for k in 0..<bytesPerCode { data[i * words + k / 8] |= UInt64(bytes[i * bytesPerCode + k]) << UInt64(8 * (k % 8)) }
+            for k in 0..<bytesPerCode {
+                data[i * words + k / 8] |= UInt64(bytes[i * bytesPerCode + k]) << UInt64(8 * (k % 8))
+            }
         }
         return (words, data)
     }

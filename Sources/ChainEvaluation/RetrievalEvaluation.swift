@@ -39,7 +39,8 @@ public enum RetrievalEvaluation {
         public var queries: Int
 
         public static func == (a: Result, b: Result) -> Bool {
-            a.mapAtK == b.mapAtK && a.mapAll == b.mapAll && a.precisionAtK == b.precisionAtK && a.recallAtK == b.recallAtK
+            a.mapAtK == b.mapAtK && a.mapAll == b.mapAll && a.precisionAtK == b.precisionAtK
+                && a.recallAtK == b.recallAtK
                 && a.queries == b.queries && a.prCurve.elementsEqual(b.prCurve) { $0 == $1 }
         }
     }
@@ -47,10 +48,13 @@ public enum RetrievalEvaluation {
     /// Evaluates `queries` against `database`. With `excludeSelf`, query i does not retrieve
     /// database item i (for query set = database protocols that drop the trivial match; the
     /// public FCVID protocol keeps it, the default).
-    public static func evaluate(queries: PackedCodes, database: PackedCodes, queryLabels: LabelMatrix,
-                                databaseLabels: LabelMatrix, topK: [Int], excludeSelf: Bool = false) -> Result {
+    public static func evaluate(
+        queries: PackedCodes, database: PackedCodes, queryLabels: LabelMatrix,
+        databaseLabels: LabelMatrix, topK: [Int], excludeSelf: Bool = false
+    ) -> Result {
         precondition(queries.bits == database.bits, "query and database codes differ in length")
-        precondition(queryLabels.rows == queries.count && databaseLabels.rows == database.count, "labels do not match codes")
+        precondition(
+            queryLabels.rows == queries.count && databaseLabels.rows == database.count, "labels do not match codes")
         precondition(queryLabels.classes == databaseLabels.classes, "query and database labels differ in classes")
         precondition(!excludeSelf || queries.count == database.count, "excludeSelf needs queries = database")
         let n = database.count, bits = database.bits
@@ -71,9 +75,15 @@ public enum RetrievalEvaluation {
         // query, its classes' items are marked in a byte map before the scan and cleared after,
         // so the scan tests one byte per item whatever the number of classes.
         var inverted = [[Int32]](repeating: [], count: databaseLabels.classes)
-        for j in 0..<n { for c in 0..<databaseLabels.classes where databaseLabels.values[j * databaseLabels.classes + c] != 0 { inverted[c].append(Int32(j)) } }
+        for j in 0..<n {
+            for c in 0..<databaseLabels.classes where databaseLabels.values[j * databaseLabels.classes + c] != 0 {
+                inverted[c].append(Int32(j))
+            }
+        }
         let itemsOfClass = inverted
-        let queryClasses = (0..<queries.count).map { i in (0..<queryLabels.classes).filter { queryLabels.values[i * queryLabels.classes + $0] != 0 } }
+        let queryClasses = (0..<queries.count).map { i in
+            (0..<queryLabels.classes).filter { queryLabels.values[i * queryLabels.classes + $0] != 0 }
+        }
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             // Per-thread buffers, reused for every query of the chunk.
             var start = [Int](repeating: 0, count: bits + 1), relevantStart = start
@@ -83,8 +93,8 @@ public enum RetrievalEvaluation {
             var counts = [Int64](repeating: 0, count: bits + 1), relevantCounts = counts
             var lanes = [Int64](repeating: 0, count: 4 * (bits + 1))
             var mark = [UInt8](repeating: 0, count: max(n, 1))
-            var rankContribution = [Double](repeating: 0, count: maxK + 1)   // x/r at rank r
-            var rankRelevant = [Int](repeating: 0, count: maxK + 1)          // 1 if rank r is relevant
+            var rankContribution = [Double](repeating: 0, count: maxK + 1)  // x/r at rank r
+            var rankRelevant = [Int](repeating: 0, count: maxK + 1)  // 1 if rank r is relevant
             let first = chunk * queries.count / chunks, last = (chunk + 1) * queries.count / chunks
             for qi in first..<last {
                 for b in 0...bits { counts[b] = 0; relevantCounts[b] = 0 }
@@ -92,9 +102,11 @@ public enum RetrievalEvaluation {
                 // One pass in index order (C kernel, POPCNT when available). Ties are broken by
                 // index, so when item j is reached, count[d] is the number of items before it at d.
                 for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = 1 } }
-                let relevantFound = Int(chain_hamming_scan(q.pointer + qi * words, db.pointer, Int64(words), Int64(n), &mark,
-                                                           excludeSelf ? Int64(qi) : -1, &counts, &relevantCounts, Int64(bits + 1), &lanes,
-                                                           &hitDistance, &hitSeen, &hitSeenRelevant))
+                let relevantFound = Int(
+                    chain_hamming_scan(
+                        q.pointer + qi * words, db.pointer, Int64(words), Int64(n), &mark,
+                        excludeSelf ? Int64(qi) : -1, &counts, &relevantCounts, Int64(bits + 1), &lanes,
+                        &hitDistance, &hitSeen, &hitSeenRelevant))
                 for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = 0 } }
                 var total = 0, totalRelevant = 0
                 for b in 0...bits {
@@ -129,7 +141,9 @@ public enum RetrievalEvaluation {
             }
         }
         let denominator = Double(max(queries.count, 1))
-        func mean(_ column: Int) -> Double { (0..<queries.count).reduce(0) { $0 + results.pointer[$1 * width + column] } / denominator }
+        func mean(_ column: Int) -> Double {
+            (0..<queries.count).reduce(0) { $0 + results.pointer[$1 * width + column] } / denominator
+        }
         var map: [Int: Double] = [:], precision: [Int: Double] = [:], recall: [Int: Double] = [:]
         for (index, k) in ks.enumerated() {
             map[k] = mean(index); precision[k] = mean(ks.count + index); recall[k] = mean(2 * ks.count + index)
@@ -153,8 +167,9 @@ public enum RetrievalEvaluation {
                 relevantPairs[b] += row[perK + 2 + 2 * b] - (b > 0 ? row[perK + 2 + 2 * (b - 1)] : 0)
             }
         }
-        return Result(mapAtK: map, mapAll: mean(perK), precisionAtK: precision, recallAtK: recall, prCurve: curve,
-                      pairsAtDistance: pairs, relevantPairsAtDistance: relevantPairs, queries: queries.count)
+        return Result(
+            mapAtK: map, mapAll: mean(perK), precisionAtK: precision, recallAtK: recall, prCurve: curve,
+            pairsAtDistance: pairs, relevantPairsAtDistance: relevantPairs, queries: queries.count)
     }
 }
 
@@ -163,7 +178,9 @@ final class UnsafeBuffer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<UInt64>
     init(_ values: [UInt64]) {
         pointer = .allocate(capacity: max(values.count, 1))
-        values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.initialize(from: base, count: values.count) } }
+        values.withUnsafeBufferPointer {
+            if let base = $0.baseAddress { pointer.initialize(from: base, count: values.count) }
+        }
     }
     func free() { pointer.deallocate() }
 }

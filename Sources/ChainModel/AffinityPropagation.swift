@@ -42,8 +42,10 @@ public struct AffinityPropagation: Sendable, Equatable {
     }
     public var tieBreaking: TieBreaking
 
-    public init(damping: Double = 0.5, maxIterations: Int = 200, convergenceIterations: Int = 15,
-                preference: Preference = .median, tieBreaking: TieBreaking = .scikitLearn(seed: 0)) {
+    public init(
+        damping: Double = 0.5, maxIterations: Int = 200, convergenceIterations: Int = 15,
+        preference: Preference = .median, tieBreaking: TieBreaking = .scikitLearn(seed: 0)
+    ) {
         precondition(damping >= 0.5 && damping < 1, "affinity propagation damping must be in [0.5, 1), got \(damping)")
         precondition(maxIterations >= 1 && convergenceIterations >= 1, "iteration counts must be positive")
         self.damping = damping
@@ -68,7 +70,8 @@ public struct AffinityPropagation: Sendable, Equatable {
 
     /// Clusters n samples given their n×n row-major similarities (larger = more similar).
     public func fit(similarities input: [Double], count n: Int) -> Result {
-        precondition(input.count == n * n, "affinity propagation needs an n×n matrix (\(input.count) values for n = \(n))")
+        precondition(
+            input.count == n * n, "affinity propagation needs an n×n matrix (\(input.count) values for n = \(n))")
         if n == 0 { return Result(labels: [], exemplars: [], iterations: 0, converged: true) }
         let pref: Double
         switch preference {
@@ -79,9 +82,13 @@ public struct AffinityPropagation: Sendable, Equatable {
         // every sample as its own exemplar or one cluster, comparing the preference with S[0, n−1].
         var offDiagonalEqual = true
         let firstOff = n > 1 ? input[1] : 0
-        for i in 0..<n where offDiagonalEqual { for j in 0..<n where i != j && input[i * n + j] != firstOff { offDiagonalEqual = false; break } }
+        for i in 0..<n where offDiagonalEqual {
+            for j in 0..<n where i != j && input[i * n + j] != firstOff { offDiagonalEqual = false; break }
+        }
         if n == 1 || offDiagonalEqual {
-            if pref > input[n - 1] { return Result(labels: Array(0..<n), exemplars: Array(0..<n), iterations: 0, converged: true) }
+            if pref > input[n - 1] {
+                return Result(labels: Array(0..<n), exemplars: Array(0..<n), iterations: 0, converged: true)
+            }
             return Result(labels: [Int](repeating: 0, count: n), exemplars: [0], iterations: 0, converged: true)
         }
 
@@ -114,13 +121,14 @@ public struct AffinityPropagation: Sendable, Equatable {
                     r[i * n + k] = keep * r[i * n + k] + update * fresh
                 }
             }
-            // Availabilities: a(i,k) ← min(0, r(k,k) + Σ_{i'∉{i,k}} max(0, r(i',k))), a(k,k) ← Σ_{i'≠k} max(0, r(i',k)).
+            // Availabilities: a(i,k) ← min(0, r(k,k) + Σ_{i'∉{i,k}} max(0, r(i',k))),
+            // a(k,k) ← Σ_{i'≠k} max(0, r(i',k)).
             for i in 0..<n { for k in 0..<n { tmp[i * n + k] = i == k ? r[i * n + k] : max(r[i * n + k], 0) } }
             for k in 0..<n { columnSums[k] = 0 }
             for i in 0..<n { for k in 0..<n { columnSums[k] += tmp[i * n + k] } }
             for i in 0..<n {
                 for k in 0..<n {
-                    let negated = tmp[i * n + k] - columnSums[k]          // −a_new before clipping
+                    let negated = tmp[i * n + k] - columnSums[k]  // −a_new before clipping
                     let clipped = i == k ? negated : max(negated, 0)
                     a[i * n + k] = keep * a[i * n + k] - update * clipped
                 }
@@ -145,7 +153,8 @@ public struct AffinityPropagation: Sendable, Equatable {
 
         var exemplars = (0..<n).filter { exemplarFlags[$0] }
         guard !exemplars.isEmpty else {
-            return Result(labels: [Int](repeating: -1, count: n), exemplars: [], iterations: iterations, converged: converged)
+            return Result(
+                labels: [Int](repeating: -1, count: n), exemplars: [], iterations: iterations, converged: converged)
         }
         // Assign, refine each cluster's exemplar to the member with the largest summed
         // similarity to the other members, and assign again.
@@ -164,8 +173,9 @@ public struct AffinityPropagation: Sendable, Equatable {
         let exemplarOfSample = assignment.map { exemplars[$0] }
         let centers = Array(Set(exemplarOfSample)).sorted()
         let index = Dictionary(uniqueKeysWithValues: centers.enumerated().map { ($1, $0) })
-        return Result(labels: exemplarOfSample.map { index[$0]! }, exemplars: centers, iterations: iterations,
-                      converged: converged)
+        return Result(
+            labels: exemplarOfSample.map { index[$0]! }, exemplars: centers, iterations: iterations,
+            converged: converged)
     }
 
     /// Each sample's most similar exemplar (first on ties); exemplars are their own cluster.
@@ -189,7 +199,9 @@ public struct AffinityPropagation: Sendable, Equatable {
 
     /// S[i][j] = −‖x_i − x_j‖², summed left to right in double precision, for n points of
     /// `dimension` floats (row-major).
-    public static func negativeSquaredDistances(_ points: UnsafePointer<Float>, count n: Int, dimension: Int) -> [Double] {
+    public static func negativeSquaredDistances(
+        _ points: UnsafePointer<Float>, count n: Int, dimension: Int
+    ) -> [Double] {
         var s = [Double](repeating: 0, count: n * n)
         for i in 0..<n {
             for j in (i + 1)..<max(n, i + 1) {

@@ -25,7 +25,9 @@ public final class SingleProcessExchange: BatchExchange {
     public func allGather(_ local: UnsafeBufferPointer<Float>, into global: UnsafeMutableBufferPointer<Float>) {
         _ = global.initialize(fromContentsOf: local)
     }
-    public func allGather(_ local: UnsafeBufferPointer<Float>, counts: [Int], into global: UnsafeMutableBufferPointer<Float>) {
+    public func allGather(
+        _ local: UnsafeBufferPointer<Float>, counts: [Int], into global: UnsafeMutableBufferPointer<Float>
+    ) {
         _ = global.initialize(fromContentsOf: local)
     }
     public func allGatherCounts(_ value: Int) -> [Int] { [value] }

@@ -54,16 +54,19 @@ public struct CHAINConfig: Sendable, Equatable {
     /// straight-through surrogate; gradient checks use it).
     public var hashActivation: HashActivation
 
-    public init(featureSize: Int, maxFrames: Int, bits: Int = 64, modelSize: Int = 256, layers: Int = 4,
-                heads: Int = 8, ffnSize: Int = 1024, viewFrames: Int = 12) {
-        encoder = EncoderConfig(inputSize: featureSize, modelSize: modelSize, layers: layers, heads: heads,
-                                ffnSize: ffnSize, maxPositions: maxFrames, positional: .learned, placement: .pre,
-                                dropout: 0.1, attentionDropout: 0, finalNorm: true)
+    public init(
+        featureSize: Int, maxFrames: Int, bits: Int = 64, modelSize: Int = 256, layers: Int = 4,
+        heads: Int = 8, ffnSize: Int = 1024, viewFrames: Int = 12
+    ) {
+        encoder = EncoderConfig(
+            inputSize: featureSize, modelSize: modelSize, layers: layers, heads: heads,
+            ffnSize: ffnSize, maxPositions: maxFrames, positional: .learned, placement: .pre,
+            dropout: 0.1, attentionDropout: 0, finalNorm: true)
         self.bits = bits
         views = SegmentSampler(segments: min(viewFrames, maxFrames), minimumSpan: 0.5)
         augmentation = FeatureAugmentation()
         contrastiveWeight = 1
-        contrastive = ContrastiveLoss(temperature: 0.5, debiasPrior: 0.1)   // chosen on mmnist's validation split
+        contrastive = ContrastiveLoss(temperature: 0.5, debiasPrior: 0.1)  // chosen on mmnist's validation split
         orderWeight = 1
         sceneWeight = 0
         scene = PrototypeLoss(temperature: 0.1)
@@ -75,10 +78,13 @@ public struct CHAINConfig: Sendable, Equatable {
     /// The ConMH configuration: all frames per view, masked; debiased contrastive (τ = 0.5,
     /// τ⁺ = 0.1) plus reconstruction; no order or scene task. `layers`/`heads`/`headSize`
     /// default to the shape ConMH is usually compared at (12 blocks, 6 heads of width 42).
-    public static func conmh(featureSize: Int, frames: Int, bits: Int = 64, modelSize: Int = 256, layers: Int = 12,
-                             heads: Int = 6, headSize: Int = 42, ffnSize: Int = 1024) -> CHAINConfig {
-        var c = CHAINConfig(featureSize: featureSize, maxFrames: frames, bits: bits, modelSize: modelSize, layers: layers,
-                            heads: heads, ffnSize: ffnSize, viewFrames: frames)
+    public static func conmh(
+        featureSize: Int, frames: Int, bits: Int = 64, modelSize: Int = 256, layers: Int = 12,
+        heads: Int = 6, headSize: Int = 42, ffnSize: Int = 1024
+    ) -> CHAINConfig {
+        var c = CHAINConfig(
+            featureSize: featureSize, maxFrames: frames, bits: bits, modelSize: modelSize, layers: layers,
+            heads: heads, ffnSize: ffnSize, viewFrames: frames)
         c.encoder.headSize = headSize
         c.mode = .conmh
         c.views = SegmentSampler(segments: frames, minimumSpan: 1)

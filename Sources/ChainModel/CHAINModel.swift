@@ -11,8 +11,8 @@ public struct CHAINModel: Sendable {
     public let encoder: TransformerEncoder
     public let hash: HashLayer
     public let orderHead: Linear
-    /// ConMH mode, or chain mode with reconstruction: the MAE decoder (Linear(bits → width) on frame codes, mask tokens,
-    /// blocks of that width) and the reconstruction head Linear(width → F).
+    /// ConMH mode, or chain mode with reconstruction: the MAE decoder (Linear(bits → width) on
+    /// frame codes, mask tokens, blocks of that width) and the reconstruction head Linear(width → F).
     public let decoder: TransformerEncoder?
     public let reconstruction: Linear?
     public let store: ParameterStore
@@ -22,15 +22,20 @@ public struct CHAINModel: Sendable {
         var layout = ParameterLayout()
         encoder = TransformerEncoder("encoder", config: config.encoder, layout: &layout)
         hash = HashLayer("hash", inputSize: config.encoder.modelSize, bits: config.bits, layout: &layout)
-        orderHead = Linear("order_head", inputSize: config.encoder.modelSize, outputSize: config.encoder.maxPositions,
-                           layout: &layout)
+        orderHead = Linear(
+            "order_head", inputSize: config.encoder.modelSize, outputSize: config.encoder.maxPositions,
+            layout: &layout)
         if config.hasDecoder {
             let w = config.conmh.decoderWidth
-            decoder = TransformerEncoder("decoder", config: EncoderConfig(
-                inputSize: config.bits, modelSize: w, layers: config.conmh.decoderLayers, heads: config.conmh.decoderHeads,
-                ffnSize: 4 * w, maxPositions: config.encoder.maxPositions, positional: .learned, placement: .pre,
-                dropout: 0, finalNorm: true, maskToken: true), layout: &layout)
-            reconstruction = Linear("reconstruction", inputSize: w, outputSize: config.encoder.inputSize, layout: &layout)
+            decoder = TransformerEncoder(
+                "decoder",
+                config: EncoderConfig(
+                    inputSize: config.bits, modelSize: w, layers: config.conmh.decoderLayers,
+                    heads: config.conmh.decoderHeads,
+                    ffnSize: 4 * w, maxPositions: config.encoder.maxPositions, positional: .learned, placement: .pre,
+                    dropout: 0, finalNorm: true, maskToken: true), layout: &layout)
+            reconstruction = Linear(
+                "reconstruction", inputSize: w, outputSize: config.encoder.inputSize, layout: &layout)
         } else {
             decoder = nil
             reconstruction = nil
@@ -60,7 +65,8 @@ public struct CHAINModel: Sendable {
             self.frames = frames
             self.views = views
             let length = frames / views
-            encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
+            encoder = TransformerEncoder.Activations(
+                model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
             hash = HashLayer.Activations(model.hash, maxRows: maxBatch * length)
             frameCodes = Tensor(shape: [maxBatch * length, model.config.bits])
             positions = (0..<(maxBatch * length)).map { Int32($0 % length) }
@@ -70,32 +76,38 @@ public struct CHAINModel: Sendable {
 
     /// Binary codes (±1) of `batch` un-augmented videos: features [batch·frames, F].
     /// Writes codes [batch, bits].
-    public func encode(_ features: UnsafePointer<Float>, batch: Int, _ e: Encoding,
-                       codes: UnsafeMutablePointer<Float>) {
+    public func encode(
+        _ features: UnsafePointer<Float>, batch: Int, _ e: Encoding,
+        codes: UnsafeMutablePointer<Float>
+    ) {
         let length = e.sequenceLength, bits = config.bits, f = config.encoder.inputSize
-        var rng = Philox(seed: 0)   // inference draws nothing
+        var rng = Philox(seed: 0)  // inference draws nothing
         var sums = [Float](repeating: 0, count: batch * bits)
-        var positions = e.positions   // rewritten per view when views > 1
+        var positions = e.positions  // rewritten per view when views > 1
         for view in 0..<e.views {
             var input = features
             if e.views > 1 {
                 for v in 0..<batch {
                     for i in 0..<length {
                         let frame = view + i * e.views
-                        (e.gathered.pointer + (v * length + i) * f).update(from: features + (v * e.frames + frame) * f, count: f)
+                        (e.gathered.pointer + (v * length + i) * f).update(
+                            from: features + (v * e.frames + frame) * f, count: f)
                         positions[v * length + i] = Int32(frame)
                     }
                 }
                 input = UnsafePointer(e.gathered.pointer)
             }
             let hidden = positions.withUnsafeBufferPointer {
-                encoder.forward(input, positions: $0.baseAddress!, batch: batch, e.encoder, store, rng: &rng, training: false)
+                encoder.forward(
+                    input, positions: $0.baseAddress!, batch: batch, e.encoder, store, rng: &rng, training: false)
             }
             hash.forward(hidden, e.frameCodes.pointer, rows: batch * length, e.hash, store, activation: .sign)
             sums.withUnsafeMutableBufferPointer { total in
                 for v in 0..<batch {
                     for i in 0..<length {
-                        VectorMath.add(e.frameCodes.pointer + (v * length + i) * bits, into: total.baseAddress! + v * bits, count: bits)
+                        VectorMath.add(
+                            e.frameCodes.pointer + (v * length + i) * bits, into: total.baseAddress! + v * bits,
+                            count: bits)
                     }
                 }
             }

@@ -33,9 +33,11 @@ public struct ContrastiveLoss: Sendable, Equatable {
     /// of row i; anchors: the rows whose loss terms this call computes. Accumulates dL/dcodes
     /// for all rows into `dCodes` and returns this call's share of the loss. `workspace`
     /// (reused across calls by a step) holds the scratch; nil allocates it for this call.
-    public func lossAndGradient(codes: UnsafePointer<Float>, rows m: Int, dim: Int, positives: [Int],
-                                anchors: Range<Int>, totalAnchors: Int,
-                                dCodes: UnsafeMutablePointer<Float>, workspace: Workspace? = nil) -> Double {
+    public func lossAndGradient(
+        codes: UnsafePointer<Float>, rows m: Int, dim: Int, positives: [Int],
+        anchors: Range<Int>, totalAnchors: Int,
+        dCodes: UnsafeMutablePointer<Float>, workspace: Workspace? = nil
+    ) -> Double {
         precondition(positives.count == m && m >= 2, "contrastive loss needs ≥ 2 rows with a positive each")
         precondition(anchors.lowerBound >= 0 && anchors.upperBound <= m)
         let a = anchors.count
@@ -47,8 +49,9 @@ public struct ContrastiveLoss: Sendable, Equatable {
         // S = Z_anchors · Zᵀ / τ.
         let s = scratch.zeroed(2, count: a * m), ds = scratch.zeroed(3, count: a * m)
         let zAnchor = z + anchors.lowerBound * dim
-        BLAS.gemm(transposeB: true, m: a, n: m, k: dim, alpha: 1 / temperature, a: zAnchor, lda: dim,
-                  b: z, ldb: dim, c: s, ldc: m)
+        BLAS.gemm(
+            transposeB: true, m: a, n: m, k: dim, alpha: 1 / temperature, a: zAnchor, lda: dim,
+            b: z, ldb: dim, c: s, ldc: m)
         var total = 0.0
         let scale = 1 / Double(totalAnchors)
         for (local, i) in anchors.enumerated() {
@@ -89,10 +92,12 @@ public struct ContrastiveLoss: Sendable, Equatable {
         }
         // dẐ_anchors += dS·Z/τ ; dẐ_all += dSᵀ·Z_anchors/τ ; then through the normalisation.
         let dz = scratch.zeroed(4, count: m * dim)
-        BLAS.gemm(m: a, n: dim, k: m, alpha: 1 / temperature, a: ds, lda: m, b: z, ldb: dim,
-                  beta: 0, c: dz + anchors.lowerBound * dim, ldc: dim)
-        BLAS.gemm(transposeA: true, m: m, n: dim, k: a, alpha: 1 / temperature, a: ds, lda: m,
-                  b: zAnchor, ldb: dim, beta: 1, c: dz, ldc: dim)
+        BLAS.gemm(
+            m: a, n: dim, k: m, alpha: 1 / temperature, a: ds, lda: m, b: z, ldb: dim,
+            beta: 0, c: dz + anchors.lowerBound * dim, ldc: dim)
+        BLAS.gemm(
+            transposeA: true, m: m, n: dim, k: a, alpha: 1 / temperature, a: ds, lda: m,
+            b: zAnchor, ldb: dim, beta: 1, c: dz, ldc: dim)
         RowNormalization.backward(z, dz, norms: norms, dCodes, rows: m, columns: dim, accumulate: true)
         return total * scale
     }

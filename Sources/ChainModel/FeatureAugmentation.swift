@@ -27,8 +27,10 @@ public struct FeatureAugmentation: Sendable, Equatable, Codable {
     public static let identity = FeatureAugmentation(channelDropout: 0, gainLow: 1, gainHigh: 1, noise: 0)
 
     /// Transforms `frames` rows of `featureSize` in place. `featureStd` may be nil (std 1).
-    public func apply(_ x: UnsafeMutablePointer<Float>, frames: Int, featureSize f: Int,
-                      featureStd: UnsafePointer<Float>?, rng: inout Philox) {
+    public func apply(
+        _ x: UnsafeMutablePointer<Float>, frames: Int, featureSize f: Int,
+        featureStd: UnsafePointer<Float>?, rng: inout Philox
+    ) {
         if self == .identity { return }
         let gain = rng.nextUniform(gainLow, gainHigh)
         let keep = 1 - channelDropout

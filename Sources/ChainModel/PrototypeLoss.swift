@@ -19,10 +19,12 @@ public struct PrototypeLoss: Sendable, Equatable {
     /// anchors: [rows, dim] raw; prototypes: [count, dim] unit rows; accumulates dL/danchors
     /// (the loss is Σ ℓ_t / `totalAnchors`). Returns this call's share of the loss.
     /// `workspace` (reused across calls by a step) holds the scratch; nil allocates it.
-    public func lossAndGradient(anchors x: UnsafePointer<Float>, rows: Int, dim: Int,
-                                prototypes: UnsafePointer<Float>, count k: Int, targets: [Int32],
-                                totalAnchors: Int, dAnchors: UnsafeMutablePointer<Float>,
-                                workspace: Workspace? = nil) -> Double {
+    public func lossAndGradient(
+        anchors x: UnsafePointer<Float>, rows: Int, dim: Int,
+        prototypes: UnsafePointer<Float>, count k: Int, targets: [Int32],
+        totalAnchors: Int, dAnchors: UnsafeMutablePointer<Float>,
+        workspace: Workspace? = nil
+    ) -> Double {
         precondition(targets.count == rows)
         guard rows > 0, k > 0, totalAnchors > 0 else { return 0 }
         let scratch = workspace ?? Workspace()
@@ -30,20 +32,23 @@ public struct PrototypeLoss: Sendable, Equatable {
         let u = scratch.zeroed(0, count: rows * dim), norms = scratch.zeroed(1, count: rows)
         RowNormalization.forward(x, u, norms: norms, rows: rows, columns: dim)
         let logits = scratch.zeroed(2, count: rows * k)
-        BLAS.gemm(transposeB: true, m: rows, n: k, k: dim, alpha: 1 / temperature, a: u, lda: dim,
-                  b: prototypes, ldb: dim, c: logits, ldc: k)
+        BLAS.gemm(
+            transposeB: true, m: rows, n: k, k: dim, alpha: 1 / temperature, a: u, lda: dim,
+            b: prototypes, ldb: dim, c: logits, ldc: k)
         let dLogits = scratch.zeroed(3, count: rows * k)
         let (loss, _) = targets.withUnsafeBufferPointer {
-            SoftmaxCrossEntropy.lossAndGradient(logits: logits, targets: $0.baseAddress!, rows: rows, classes: k,
-                                                dLogits: dLogits)
+            SoftmaxCrossEntropy.lossAndGradient(
+                logits: logits, targets: $0.baseAddress!, rows: rows, classes: k,
+                dLogits: dLogits)
         }
         // lossAndGradient averaged over the valid local rows; rescale to the global mean.
         let valid = targets.filter { $0 >= 0 }.count
         guard valid > 0 else { return 0 }
         let rescale = Float(valid) / Float(totalAnchors)
         let du = scratch.zeroed(4, count: rows * dim)
-        BLAS.gemm(m: rows, n: dim, k: k, alpha: rescale / temperature, a: dLogits, lda: k,
-                  b: prototypes, ldb: dim, c: du, ldc: dim)
+        BLAS.gemm(
+            m: rows, n: dim, k: k, alpha: rescale / temperature, a: dLogits, lda: k,
+            b: prototypes, ldb: dim, c: du, ldc: dim)
         RowNormalization.backward(u, du, norms: norms, dAnchors, rows: rows, columns: dim, accumulate: true)
         return loss * Double(valid) / Double(totalAnchors)
     }

@@ -33,7 +33,9 @@ public final class ReferenceHashNet: @unchecked Sendable {
     }
 
     /// The losses of one step.
-    public struct Losses: Sendable { public var contrastive = 0.0, order = 0.0; public var total: Double { contrastive + order } }
+    public struct Losses: Sendable {
+        public var contrastive = 0.0, order = 0.0; public var total: Double { contrastive + order }
+    }
 
     public let shape: Shape
     public let encoder: TransformerEncoder
@@ -56,10 +58,13 @@ public final class ReferenceHashNet: @unchecked Sendable {
         self.workers = workers
         self.shareProjection = shareProjection
         var layout = ParameterLayout()
-        encoder = TransformerEncoder("encoder", config: EncoderConfig(
-            inputSize: shape.features, modelSize: shape.modelSize, layers: shape.layers, heads: shape.heads,
-            ffnSize: shape.ffnSize, maxPositions: shape.frames, positional: .learned, placement: .post,
-            dropout: shape.dropout, attentionDropout: shape.dropout, finalNorm: true, maskToken: true), layout: &layout)
+        encoder = TransformerEncoder(
+            "encoder",
+            config: EncoderConfig(
+                inputSize: shape.features, modelSize: shape.modelSize, layers: shape.layers, heads: shape.heads,
+                ffnSize: shape.ffnSize, maxPositions: shape.frames, positional: .learned, placement: .post,
+                dropout: shape.dropout, attentionDropout: shape.dropout, finalNorm: true, maskToken: true),
+            layout: &layout)
         hash = Linear("hash", inputSize: shape.modelSize, outputSize: shape.bits, layout: &layout)
         orderHead = Linear("order_head", inputSize: shape.modelSize, outputSize: shape.frames, layout: &layout)
         store = ParameterStore(layout: layout)
@@ -114,20 +119,27 @@ public final class ReferenceHashNet: @unchecked Sendable {
         positions.withUnsafeBufferPointer { pos in
             if shareProjection {
                 encoder.projection.forward(clips, projected.pointer, rows: rows, store, workers: workers)
-                for r in 0..<rows { (embedded2.pointer + r * d).update(from: projected.pointer + permutation[r] * d, count: d) }
+                for r in 0..<rows {
+                    (embedded2.pointer + r * d).update(from: projected.pointer + permutation[r] * d, count: d)
+                }
                 for (v, source) in [projected, embedded2].enumerated() {
-                    hidden.append(masks[v].withUnsafeBufferPointer {
-                        encoder.forward(embedded: source.pointer, positions: pos.baseAddress!, batch: b, tokenMask: $0.baseAddress!,
-                                        views[v], store, rng: &rng, training: true)
-                    })
+                    hidden.append(
+                        masks[v].withUnsafeBufferPointer {
+                            encoder.forward(
+                                embedded: source.pointer, positions: pos.baseAddress!, batch: b,
+                                tokenMask: $0.baseAddress!,
+                                views[v], store, rng: &rng, training: true)
+                        })
                 }
             } else {
                 for r in 0..<rows { (shuffled.pointer + r * f).update(from: clips + permutation[r] * f, count: f) }
                 for (v, source) in [clips, UnsafePointer(shuffled.pointer)].enumerated() {
-                    hidden.append(masks[v].withUnsafeBufferPointer {
-                        encoder.forward(source, positions: pos.baseAddress!, batch: b, tokenMask: $0.baseAddress!,
-                                        views[v], store, rng: &rng, training: true)
-                    })
+                    hidden.append(
+                        masks[v].withUnsafeBufferPointer {
+                            encoder.forward(
+                                source, positions: pos.baseAddress!, batch: b, tokenMask: $0.baseAddress!,
+                                views[v], store, rng: &rng, training: true)
+                        })
                 }
             }
         }
@@ -149,9 +161,10 @@ public final class ReferenceHashNet: @unchecked Sendable {
         dCodes.fill(0)
         let positives = (0..<(2 * b)).map { $0 < b ? $0 + b : $0 - b }
         losses.contrastive = ContrastiveLoss(temperature: shape.temperature).lossAndGradient(
-            codes: codes.pointer, rows: 2 * b, dim: bits, positives: positives, anchors: 0..<(2 * b), totalAnchors: 2 * b,
+            codes: codes.pointer, rows: 2 * b, dim: bits, positives: positives, anchors: 0..<(2 * b),
+            totalAnchors: 2 * b,
             dCodes: dCodes.pointer)
-        for i in 0..<(2 * b * bits) { dCodes.pointer[i] *= 1 - codes.pointer[i] * codes.pointer[i] }   // through tanh
+        for i in 0..<(2 * b * bits) { dCodes.pointer[i] *= 1 - codes.pointer[i] * codes.pointer[i] }  // through tanh
         hash.backward(pooled.pointer, dCodes.pointer, dPooled.pointer, rows: 2 * b, store)
         for v in 0..<2 {
             for clip in 0..<b {
@@ -166,8 +179,10 @@ public final class ReferenceHashNet: @unchecked Sendable {
         // Frame order on view 2: which original frame sits in each slot.
         orderHead.forward(hidden[1], logits.pointer, rows: rows, store)
         losses.order = targets.withUnsafeBufferPointer {
-            SoftmaxCrossEntropy.lossAndGradient(logits: logits.pointer, targets: $0.baseAddress!, rows: rows, classes: t,
-                                                dLogits: logits.pointer).loss
+            SoftmaxCrossEntropy.lossAndGradient(
+                logits: logits.pointer, targets: $0.baseAddress!, rows: rows, classes: t,
+                dLogits: logits.pointer
+            ).loss
         }
         orderHead.backward(hidden[1], logits.pointer, dHidden[1].pointer, rows: rows, store, accumulateInput: true)
 
@@ -175,8 +190,9 @@ public final class ReferenceHashNet: @unchecked Sendable {
         positions.withUnsafeBufferPointer { pos in
             if shareProjection {
                 for v in 0..<2 {
-                    encoder.backward(dEmbedded: dEmbedded[v].pointer, positions: pos.baseAddress!, dOutput: dHidden[v].pointer,
-                                     views[v], store)
+                    encoder.backward(
+                        dEmbedded: dEmbedded[v].pointer, positions: pos.baseAddress!, dOutput: dHidden[v].pointer,
+                        views[v], store)
                 }
                 let total = dEmbedded[0].pointer, second = dEmbedded[1].pointer
                 for r in 0..<rows { VectorMath.add(second + r * d, into: total + permutation[r] * d, count: d) }

@@ -27,14 +27,16 @@ public struct SceneSegmentation: Sendable, Equatable {
 
     /// activations: [videos·frames, dim], video-major. With `workers` > 1 the videos are split
     /// over threads (each video is its own problem); the result is the same.
-    public func segment(_ activations: UnsafePointer<Float>, videos: Int, frames: Int, dim: Int, workers: Int) -> Scenes {
+    public func segment(_ activations: UnsafePointer<Float>, videos: Int, frames: Int, dim: Int, workers: Int) -> Scenes
+    {
         let parts = min(max(workers, 1), max(videos, 1))
         guard parts > 1 else { return segment(activations, videos: videos, frames: frames, dim: dim) }
         var results = [Scenes?](repeating: nil, count: parts)
         results.withUnsafeMutableBufferPointer { out in
             Parallel.forEach(parts) { p in
                 let share = Parallel.share(p, of: parts, total: videos)
-                out[p] = segment(activations + share.lowerBound * frames * dim, videos: share.count, frames: frames, dim: dim)
+                out[p] = segment(
+                    activations + share.lowerBound * frames * dim, videos: share.count, frames: frames, dim: dim)
             }
         }
         var merged = Scenes(prototypes: [], count: 0, assignment: [], scenesPerVideo: [])
@@ -55,8 +57,9 @@ public struct SceneSegmentation: Sendable, Equatable {
         let unit = Tensor(shape: [frames, dim]), norms = Tensor(shape: [frames])
         var count = 0
         for v in 0..<videos {
-            RowNormalization.forward(activations + v * frames * dim, unit.pointer, norms: norms.pointer,
-                                     rows: frames, columns: dim)
+            RowNormalization.forward(
+                activations + v * frames * dim, unit.pointer, norms: norms.pointer,
+                rows: frames, columns: dim)
             let s = AffinityPropagation.negativeSquaredDistances(unit.pointer, count: frames, dimension: dim)
             let result = clustering.fit(similarities: s, count: frames)
             guard result.clusterCount > 0 else { continue }

@@ -51,7 +51,8 @@ public final class AdamW: @unchecked Sendable {
             Parallel.forEach(parts) { w in
                 let r = Parallel.share(w, of: parts, total: range.count)
                 let o = range.offset + r.lowerBound
-                chain_adamw_update(p + o, g + o, m + o, v + o, Int64(r.count), h.beta1, h.beta2, h.epsilon, stepSize, rootC2, decay)
+                chain_adamw_update(
+                    p + o, g + o, m + o, v + o, Int64(r.count), h.beta1, h.beta2, h.epsilon, stepSize, rootC2, decay)
             }
         }
     }

@@ -6,9 +6,11 @@ public enum SoftmaxCrossEntropy {
     /// Returns the mean loss over rows whose target is ≥ 0 (a negative target is ignored)
     /// and writes dL/dlogits · `weight` into `dLogits` (may alias `logits`).
     /// Also returns how many rows had their argmax equal to the target.
-    public static func lossAndGradient(logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
-                                       rows: Int, classes: Int, dLogits: UnsafeMutablePointer<Float>,
-                                       weight: Float = 1) -> (loss: Double, correct: Int) {
+    public static func lossAndGradient(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
+        rows: Int, classes: Int, dLogits: UnsafeMutablePointer<Float>,
+        weight: Float = 1
+    ) -> (loss: Double, correct: Int) {
         var total = 0.0, counted = 0, correct = 0
         for r in 0..<rows where targets[r] >= 0 { counted += 1 }
         let scale = counted > 0 ? weight / Float(counted) : 0

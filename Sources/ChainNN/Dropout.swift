@@ -18,8 +18,10 @@ public struct Dropout: Sendable {
     public var isActive: Bool { probability > 0 }
 
     /// Draws a mask and applies it in place: x ⊙= mask.
-    public func forward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count: Int,
-                        rng: inout Philox) {
+    public func forward(
+        _ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count: Int,
+        rng: inout Philox
+    ) {
         drawMask(mask, count: count, rng: &rng)
         VectorMath.multiply(x, mask, x, count: count)
     }

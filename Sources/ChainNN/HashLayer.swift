@@ -41,8 +41,10 @@ public struct HashLayer: Sendable {
     }
 
     /// codes[rows, bits] = activation(LN(x·Wᵀ + b)).
-    public func forward(_ x: UnsafePointer<Float>, _ codes: UnsafeMutablePointer<Float>, rows: Int,
-                        _ a: Activations, _ params: ParameterStore, activation: HashActivation = .sign) {
+    public func forward(
+        _ x: UnsafePointer<Float>, _ codes: UnsafeMutablePointer<Float>, rows: Int,
+        _ a: Activations, _ params: ParameterStore, activation: HashActivation = .sign
+    ) {
         precondition(rows <= a.maxRows, "hash layer rows \(rows) exceed capacity \(a.maxRows)")
         linear.forward(x, a.projected.pointer, rows: rows, params)
         norm.forward(a.projected.pointer, a.normalized.pointer, stats: a.stats.pointer, rows: rows, params)
@@ -55,10 +57,12 @@ public struct HashLayer: Sendable {
 
     /// Straight-through backward: dh = dcodes · 1[|h| < 1] (+ `dNormalized`, a gradient that
     /// a loss applied to h itself, not to the codes); then through LN and Linear.
-    public func backward(_ x: UnsafePointer<Float>, _ dCodes: UnsafePointer<Float>,
-                         _ dx: UnsafeMutablePointer<Float>?, rows: Int, _ a: Activations,
-                         _ params: ParameterStore, accumulateInput: Bool = false,
-                         dNormalized: UnsafePointer<Float>? = nil) {
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dCodes: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>?, rows: Int, _ a: Activations,
+        _ params: ParameterStore, accumulateInput: Bool = false,
+        dNormalized: UnsafePointer<Float>? = nil
+    ) {
         let h = a.normalized.pointer, dh = a.dNormalized.pointer
         for i in 0..<(rows * bits) { dh[i] = abs(h[i]) < 1 ? dCodes[i] : 0 }
         if let dNormalized { VectorMath.add(dNormalized, into: dh, count: rows * bits) }

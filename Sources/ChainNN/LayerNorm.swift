@@ -12,8 +12,10 @@ public struct LayerNorm: Sendable {
     public let gamma: Parameter?
     public let beta: Parameter?
 
-    public init(_ name: String, size: Int, epsilon: Float = 1e-5, affine: Bool = true,
-                layout: inout ParameterLayout) {
+    public init(
+        _ name: String, size: Int, epsilon: Float = 1e-5, affine: Bool = true,
+        layout: inout ParameterLayout
+    ) {
         self.size = size
         self.epsilon = epsilon
         gamma = affine ? layout.add("\(name).weight", shape: [size], initializer: .ones, decays: false) : nil
@@ -21,19 +23,25 @@ public struct LayerNorm: Sendable {
     }
 
     /// y = (x − μ)/σ · γ + β per row; stats[2r] = μ, stats[2r+1] = 1/σ. x and y may alias.
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                        stats: UnsafeMutablePointer<Float>, rows: Int, _ params: ParameterStore) {
-        chain_layer_norm_forward(x, y, stats, Int64(rows), Int64(size), gamma.map { UnsafePointer(params.value($0)) },
-                                 beta.map { UnsafePointer(params.value($0)) }, epsilon)
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        stats: UnsafeMutablePointer<Float>, rows: Int, _ params: ParameterStore
+    ) {
+        chain_layer_norm_forward(
+            x, y, stats, Int64(rows), Int64(size), gamma.map { UnsafePointer(params.value($0)) },
+            beta.map { UnsafePointer(params.value($0)) }, epsilon)
     }
 
     /// Accumulates dγ, dβ; dx = (or += when `accumulateInput`) the input gradient.
     /// dx may not alias x; it may alias dy only when not accumulating.
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                         _ dx: UnsafeMutablePointer<Float>, stats: UnsafePointer<Float>, rows: Int,
-                         _ params: ParameterStore, accumulateInput: Bool = false) {
-        chain_layer_norm_backward(x, dy, dx, stats, Int64(rows), Int64(size), gamma.map { UnsafePointer(params.value($0)) },
-                                  gamma.map { params.gradient($0) }, beta.map { params.gradient($0) },
-                                  accumulateInput ? 1 : 0)
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>, stats: UnsafePointer<Float>, rows: Int,
+        _ params: ParameterStore, accumulateInput: Bool = false
+    ) {
+        chain_layer_norm_backward(
+            x, dy, dx, stats, Int64(rows), Int64(size), gamma.map { UnsafePointer(params.value($0)) },
+            gamma.map { params.gradient($0) }, beta.map { params.gradient($0) },
+            accumulateInput ? 1 : 0)
     }
 }

@@ -11,50 +11,65 @@ public struct Linear: Sendable {
     public let weight: Parameter
     public let bias: Parameter?
 
-    public init(_ name: String, inputSize: Int, outputSize: Int, bias: Bool = true,
-                weightInit: Initializer? = nil, layout: inout ParameterLayout) {
+    public init(
+        _ name: String, inputSize: Int, outputSize: Int, bias: Bool = true,
+        weightInit: Initializer? = nil, layout: inout ParameterLayout
+    ) {
         self.inputSize = inputSize
         self.outputSize = outputSize
-        weight = layout.add("\(name).weight", shape: [outputSize, inputSize],
-                            initializer: weightInit ?? .fanIn(inputSize))
-        self.bias = bias ? layout.add("\(name).bias", shape: [outputSize], initializer: .fanIn(inputSize),
-                                      decays: false) : nil
+        weight = layout.add(
+            "\(name).weight", shape: [outputSize, inputSize],
+            initializer: weightInit ?? .fanIn(inputSize))
+        self.bias =
+            bias
+            ? layout.add(
+                "\(name).bias", shape: [outputSize], initializer: .fanIn(inputSize),
+                decays: false) : nil
     }
 
     /// y[rows, out] = x[rows, in] · Wᵀ + b.
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
-                        _ params: ParameterStore) {
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+        _ params: ParameterStore
+    ) {
         if let bias {
             let b = params.value(bias)
             for r in 0..<rows { (y + r * outputSize).update(from: b, count: outputSize) }
         }
-        BLAS.gemm(transposeB: true, m: rows, n: outputSize, k: inputSize,
-                  a: x, lda: inputSize, b: params.value(weight), ldb: inputSize,
-                  beta: bias == nil ? 0 : 1, c: y, ldc: outputSize)
+        BLAS.gemm(
+            transposeB: true, m: rows, n: outputSize, k: inputSize,
+            a: x, lda: inputSize, b: params.value(weight), ldb: inputSize,
+            beta: bias == nil ? 0 : 1, c: y, ldc: outputSize)
     }
 
     /// Accumulates dW += dyᵀ·x and db += Σ_rows dy; writes dx = dy·W (or adds it when
     /// `accumulateInput`). Pass `dx: nil` when the input needs no gradient (data).
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                         _ dx: UnsafeMutablePointer<Float>?, rows: Int, _ params: ParameterStore,
-                         accumulateInput: Bool = false) {
-        BLAS.gemm(transposeA: true, m: outputSize, n: inputSize, k: rows,
-                  a: dy, lda: outputSize, b: x, ldb: inputSize,
-                  beta: 1, c: params.gradient(weight), ldc: inputSize)
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>?, rows: Int, _ params: ParameterStore,
+        accumulateInput: Bool = false
+    ) {
+        BLAS.gemm(
+            transposeA: true, m: outputSize, n: inputSize, k: rows,
+            a: dy, lda: outputSize, b: x, ldb: inputSize,
+            beta: 1, c: params.gradient(weight), ldc: inputSize)
         if let bias {
             let db = params.gradient(bias)
             for r in 0..<rows { VectorMath.add(dy + r * outputSize, into: db, count: outputSize) }
         }
         if let dx {
-            BLAS.gemm(m: rows, n: inputSize, k: outputSize,
-                      a: dy, lda: outputSize, b: params.value(weight), ldb: inputSize,
-                      beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize)
+            BLAS.gemm(
+                m: rows, n: inputSize, k: outputSize,
+                a: dy, lda: outputSize, b: params.value(weight), ldb: inputSize,
+                beta: accumulateInput ? 1 : 0, c: dx, ldc: inputSize)
         }
     }
 
     /// `forward` with the rows split over `workers` threads (one BLAS thread each).
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
-                        _ params: ParameterStore, workers: Int) {
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+        _ params: ParameterStore, workers: Int
+    ) {
         let parts = min(workers, rows)
         Parallel.forEach(parts) { w in
             let r = Parallel.share(w, of: parts, total: rows)
@@ -64,14 +79,17 @@ public struct Linear: Sendable {
 
     /// The parameter half of `backward` (dW += dyᵀ·x, db += Σ_rows dy) with dW's input columns
     /// split over `workers` threads: each writes its own columns, so nothing is reduced.
-    public func backwardParameters(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int,
-                                   _ params: ParameterStore, workers: Int) {
+    public func backwardParameters(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int,
+        _ params: ParameterStore, workers: Int
+    ) {
         let parts = min(workers, inputSize)
         Parallel.forEach(parts) { w in
             let columns = Parallel.share(w, of: parts, total: inputSize)
-            BLAS.gemm(transposeA: true, m: outputSize, n: columns.count, k: rows,
-                      a: dy, lda: outputSize, b: x + columns.lowerBound, ldb: inputSize,
-                      beta: 1, c: params.gradient(weight) + columns.lowerBound, ldc: inputSize)
+            BLAS.gemm(
+                transposeA: true, m: outputSize, n: columns.count, k: rows,
+                a: dy, lda: outputSize, b: x + columns.lowerBound, ldb: inputSize,
+                beta: 1, c: params.gradient(weight) + columns.lowerBound, ldc: inputSize)
         }
         if let bias {
             let db = params.gradient(bias)

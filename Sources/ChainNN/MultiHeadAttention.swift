@@ -13,13 +13,16 @@ public struct MultiHeadAttention: Sendable {
     public let outProjection: Linear
     public let dropout: Dropout
 
-    public init(_ name: String, modelSize: Int, heads: Int, headSize: Int, dropout: Float = 0,
-                layout: inout ParameterLayout) {
+    public init(
+        _ name: String, modelSize: Int, heads: Int, headSize: Int, dropout: Float = 0,
+        layout: inout ParameterLayout
+    ) {
         self.modelSize = modelSize
         core = ScaledDotProductAttention(heads: heads, headSize: headSize)
         let inner = heads * headSize
-        inProjection = Linear("\(name).in_proj", inputSize: modelSize, outputSize: 3 * inner,
-                              weightInit: .xavier(fanIn: modelSize, fanOut: inner), layout: &layout)
+        inProjection = Linear(
+            "\(name).in_proj", inputSize: modelSize, outputSize: 3 * inner,
+            weightInit: .xavier(fanIn: modelSize, fanOut: inner), layout: &layout)
         outProjection = Linear("\(name).out_proj", inputSize: inner, outputSize: modelSize, layout: &layout)
         self.dropout = Dropout(probability: dropout)
     }
@@ -51,9 +54,11 @@ public struct MultiHeadAttention: Sendable {
 
     /// y[batch·seqLen, d] = attention(x). `training` enables dropout (drawn from `random`,
     /// whose slice covers these `batch` sequences).
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        keyPadding: UnsafePointer<Bool>?, _ a: Activations, _ params: ParameterStore,
-                        random: inout SequenceRandom, training: Bool) {
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+        keyPadding: UnsafePointer<Bool>?, _ a: Activations, _ params: ParameterStore,
+        random: inout SequenceRandom, training: Bool
+    ) {
         precondition(batch <= a.maxBatch, "attention batch \(batch) exceeds capacity \(a.maxBatch)")
         let rows = batch * a.seqLen
         inProjection.forward(x, a.qkv.pointer, rows: rows, params)
@@ -65,21 +70,25 @@ public struct MultiHeadAttention: Sendable {
             mask = UnsafePointer(m.pointer)
         }
         a.usedMask = mask != nil
-        core.forward(qkv: a.qkv.pointer, probs: a.probs.pointer, dropMask: mask, keyPadding: keyPadding,
-                     context: a.context.pointer, scratch: a.scratch.pointer, batch: batch, seqLen: a.seqLen)
+        core.forward(
+            qkv: a.qkv.pointer, probs: a.probs.pointer, dropMask: mask, keyPadding: keyPadding,
+            context: a.context.pointer, scratch: a.scratch.pointer, batch: batch, seqLen: a.seqLen)
         outProjection.forward(a.context.pointer, y, rows: rows, params)
     }
 
     /// Accumulates parameter gradients; dx = (or += when `accumulateInput`) dL/dx.
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                         _ dx: UnsafeMutablePointer<Float>, batch: Int, _ a: Activations,
-                         _ params: ParameterStore, accumulateInput: Bool = false) {
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>, batch: Int, _ a: Activations,
+        _ params: ParameterStore, accumulateInput: Bool = false
+    ) {
         let rows = batch * a.seqLen
         outProjection.backward(a.context.pointer, dy, a.dContext.pointer, rows: rows, params)
-        core.backward(qkv: a.qkv.pointer, probs: a.probs.pointer,
-                      dropMask: a.usedMask ? UnsafePointer(a.dropMask!.pointer) : nil,
-                      dContext: a.dContext.pointer, dQKV: a.dQKV.pointer, scratch: a.scratch.pointer,
-                      batch: batch, seqLen: a.seqLen)
+        core.backward(
+            qkv: a.qkv.pointer, probs: a.probs.pointer,
+            dropMask: a.usedMask ? UnsafePointer(a.dropMask!.pointer) : nil,
+            dContext: a.dContext.pointer, dQKV: a.dQKV.pointer, scratch: a.scratch.pointer,
+            batch: batch, seqLen: a.seqLen)
         // The key bias adds q·b_k to a whole row of scores, which softmax ignores: its exact
         // gradient Σ_rows dK is zero (each softmax-backward row sums to zero). Keep that slice of
         // the bias gradient unchanged instead of accumulating rounding noise into it, which

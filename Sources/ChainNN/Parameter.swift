@@ -37,12 +37,15 @@ public struct ParameterLayout: Sendable {
     public init() {}
 
     /// Reserves a parameter; names must be unique within the model.
-    public mutating func add(_ name: String, shape: [Int], initializer: Initializer,
-                             decays: Bool = true) -> Parameter {
+    public mutating func add(
+        _ name: String, shape: [Int], initializer: Initializer,
+        decays: Bool = true
+    ) -> Parameter {
         precondition(!parameters.contains { $0.name == name }, "duplicate parameter name \(name)")
         let n = shape.reduce(1, *)
-        let p = Parameter(name: name, offset: count, shape: shape, count: n,
-                          initializer: initializer, decays: decays)
+        let p = Parameter(
+            name: name, offset: count, shape: shape, count: n,
+            initializer: initializer, decays: decays)
         parameters.append(p)
         count += (n + 15) / 16 * 16
         return p
@@ -86,7 +89,9 @@ public final class ParameterStore: @unchecked Sendable {
     public var parameterCount: Int { layout.parameters.reduce(0) { $0 + $1.count } }
 
     @inline(__always) public func value(_ p: Parameter) -> UnsafeMutablePointer<Float> { values.pointer + p.offset }
-    @inline(__always) public func gradient(_ p: Parameter) -> UnsafeMutablePointer<Float> { gradients.pointer + p.offset }
+    @inline(__always) public func gradient(_ p: Parameter) -> UnsafeMutablePointer<Float> {
+        gradients.pointer + p.offset
+    }
 
     /// The parameter called `name`, if any.
     public func parameter(named name: String) -> Parameter? { layout.parameters.first { $0.name == name } }

@@ -18,15 +18,18 @@ public struct PositionalEmbedding: Sendable {
     public let table: Parameter?
     private let fixedTable: Tensor?
 
-    public init(_ name: String, kind: PositionalEncoding, maxPositions: Int, size: Int,
-                layout: inout ParameterLayout) {
+    public init(
+        _ name: String, kind: PositionalEncoding, maxPositions: Int, size: Int,
+        layout: inout ParameterLayout
+    ) {
         self.kind = kind
         self.maxPositions = maxPositions
         self.size = size
         switch kind {
         case .learned:
-            table = layout.add("\(name).table", shape: [maxPositions, size], initializer: .normal(std: 0.02),
-                               decays: false)
+            table = layout.add(
+                "\(name).table", shape: [maxPositions, size], initializer: .normal(std: 0.02),
+                decays: false)
             fixedTable = nil
         case .sinusoidal:
             table = nil
@@ -47,8 +50,10 @@ public struct PositionalEmbedding: Sendable {
     }
 
     /// x[r, :] += PE[positions[r], :] for each row.
-    public func forward(_ x: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, rows: Int,
-                        _ params: ParameterStore) {
+    public func forward(
+        _ x: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, rows: Int,
+        _ params: ParameterStore
+    ) {
         let pe = rowPointer(params)
         for r in 0..<rows {
             let p = Int(positions[r])
@@ -58,8 +63,10 @@ public struct PositionalEmbedding: Sendable {
     }
 
     /// Accumulates the table's gradient (learned only): dPE[positions[r]] += dx[r].
-    public func backward(_ dx: UnsafePointer<Float>, positions: UnsafePointer<Int32>, rows: Int,
-                         _ params: ParameterStore) {
+    public func backward(
+        _ dx: UnsafePointer<Float>, positions: UnsafePointer<Int32>, rows: Int,
+        _ params: ParameterStore
+    ) {
         guard let table else { return }
         let g = params.gradient(table)
         for r in 0..<rows { VectorMath.add(dx + r * size, into: g + Int(positions[r]) * size, count: size) }

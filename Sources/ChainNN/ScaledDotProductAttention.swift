@@ -25,20 +25,26 @@ public struct ScaledDotProductAttention: Sendable {
     /// dropMask: if given, [batch, heads, seqLen, seqLen] dropout scales applied to probs
     /// (already drawn). keyPadding: [batch·seqLen], true = the key is padding (ignored).
     /// context: [batch·seqLen, inner]. scratch: `scratchCount(seqLen:)` floats.
-    public func forward(qkv: UnsafePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                        dropMask: UnsafePointer<Float>?, keyPadding: UnsafePointer<Bool>?,
-                        context: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                        batch: Int, seqLen: Int) {
-        chain_attention_forward(qkv, probs, dropMask, keyPadding, context, Int64(batch), Int64(seqLen),
-                                Int64(heads), Int64(headSize), scratch)
+    public func forward(
+        qkv: UnsafePointer<Float>, probs: UnsafeMutablePointer<Float>,
+        dropMask: UnsafePointer<Float>?, keyPadding: UnsafePointer<Bool>?,
+        context: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        batch: Int, seqLen: Int
+    ) {
+        chain_attention_forward(
+            qkv, probs, dropMask, keyPadding, context, Int64(batch), Int64(seqLen),
+            Int64(heads), Int64(headSize), scratch)
     }
 
     /// Given dContext, writes dQKV (overwritten). scratch: `scratchCount(seqLen:)` floats.
-    public func backward(qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                         dropMask: UnsafePointer<Float>?, dContext: UnsafePointer<Float>,
-                         dQKV: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                         batch: Int, seqLen: Int) {
-        chain_attention_backward(qkv, probs, dropMask, dContext, dQKV, Int64(batch), Int64(seqLen),
-                                 Int64(heads), Int64(headSize), scratch)
+    public func backward(
+        qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+        dropMask: UnsafePointer<Float>?, dContext: UnsafePointer<Float>,
+        dQKV: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        batch: Int, seqLen: Int
+    ) {
+        chain_attention_backward(
+            qkv, probs, dropMask, dContext, dQKV, Int64(batch), Int64(seqLen),
+            Int64(heads), Int64(headSize), scratch)
     }
 }

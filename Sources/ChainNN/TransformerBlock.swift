@@ -23,14 +23,17 @@ public struct TransformerBlock: Sendable {
     public let fc2: Linear
     public let dropout: Dropout
 
-    public init(_ name: String, modelSize: Int, heads: Int, headSize: Int, ffnSize: Int,
-                placement: NormPlacement = .pre, dropout: Float = 0, attentionDropout: Float = 0,
-                epsilon: Float = 1e-5, layout: inout ParameterLayout) {
+    public init(
+        _ name: String, modelSize: Int, heads: Int, headSize: Int, ffnSize: Int,
+        placement: NormPlacement = .pre, dropout: Float = 0, attentionDropout: Float = 0,
+        epsilon: Float = 1e-5, layout: inout ParameterLayout
+    ) {
         self.modelSize = modelSize
         self.ffnSize = ffnSize
         self.placement = placement
-        attention = MultiHeadAttention("\(name).attn", modelSize: modelSize, heads: heads, headSize: headSize,
-                                       dropout: attentionDropout, layout: &layout)
+        attention = MultiHeadAttention(
+            "\(name).attn", modelSize: modelSize, heads: heads, headSize: headSize,
+            dropout: attentionDropout, layout: &layout)
         norm1 = LayerNorm("\(name).norm1", size: modelSize, epsilon: epsilon, layout: &layout)
         fc1 = Linear("\(name).fc1", inputSize: modelSize, outputSize: ffnSize, layout: &layout)
         fc2 = Linear("\(name).fc2", inputSize: ffnSize, outputSize: modelSize, layout: &layout)
@@ -93,26 +96,38 @@ public struct TransformerBlock: Sendable {
 
     /// y = block(x) for `batch` sequences of the activations' seqLen. y must not alias x.
     /// Dropout masks come from `random` (its slice covers these sequences).
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        keyPadding: UnsafePointer<Bool>?, _ a: Activations, _ params: ParameterStore,
-                        random: inout SequenceRandom, training: Bool) {
+    public func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+        keyPadding: UnsafePointer<Bool>?, _ a: Activations, _ params: ParameterStore,
+        random: inout SequenceRandom, training: Bool
+    ) {
         let rows = batch * a.seqLen, n = rows * modelSize
         let drop = training && dropout.isActive
         a.usedDropout = drop
         switch placement {
         case .pre:
             norm1.forward(x, a.normA.pointer, stats: a.stats1.pointer, rows: rows, params)
-            attention.forward(a.normA.pointer, a.attnOut.pointer, batch: batch, keyPadding: keyPadding,
-                              a.attention, params, random: &random, training: training)
-            if drop { draw(a.attnOut.pointer, mask: a.mask1!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random) }
+            attention.forward(
+                a.normA.pointer, a.attnOut.pointer, batch: batch, keyPadding: keyPadding,
+                a.attention, params, random: &random, training: training)
+            if drop {
+                draw(
+                    a.attnOut.pointer, mask: a.mask1!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random
+                )
+            }
             VectorMath.add(x, a.attnOut.pointer, a.mid.pointer, count: n)
             norm2.forward(a.mid.pointer, a.normB.pointer, stats: a.stats2.pointer, rows: rows, params)
             feedForward(a.normB.pointer, a, batch: batch, drop: drop, params, random: &random)
             VectorMath.add(a.mid.pointer, a.ffnOut.pointer, y, count: n)
         case .post:
-            attention.forward(x, a.attnOut.pointer, batch: batch, keyPadding: keyPadding,
-                              a.attention, params, random: &random, training: training)
-            if drop { draw(a.attnOut.pointer, mask: a.mask1!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random) }
+            attention.forward(
+                x, a.attnOut.pointer, batch: batch, keyPadding: keyPadding,
+                a.attention, params, random: &random, training: training)
+            if drop {
+                draw(
+                    a.attnOut.pointer, mask: a.mask1!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random
+                )
+            }
             VectorMath.add(x, a.attnOut.pointer, a.mid.pointer, count: n)
             norm1.forward(a.mid.pointer, a.normB.pointer, stats: a.stats1.pointer, rows: rows, params)
             feedForward(a.normB.pointer, a, batch: batch, drop: drop, params, random: &random)
@@ -122,27 +137,39 @@ public struct TransformerBlock: Sendable {
     }
 
     /// Applies this block's dropout to [batch·seqLen, width] values with the next draw of `random`.
-    private func draw(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, batch: Int, width: Int,
-                      seqLen: Int, _ random: inout SequenceRandom) {
+    private func draw(
+        _ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, batch: Int, width: Int,
+        seqLen: Int, _ random: inout SequenceRandom
+    ) {
         var rng = random.nextDraw(valuesPerSequence: seqLen * width)
         dropout.forward(x, mask: mask, count: batch * seqLen * width, rng: &rng)
     }
 
-    private func feedForward(_ input: UnsafePointer<Float>, _ a: Activations, batch: Int, drop: Bool,
-                             _ params: ParameterStore, random: inout SequenceRandom) {
+    private func feedForward(
+        _ input: UnsafePointer<Float>, _ a: Activations, batch: Int, drop: Bool,
+        _ params: ParameterStore, random: inout SequenceRandom
+    ) {
         let rows = batch * a.seqLen
         fc1.forward(input, a.hidden.pointer, rows: rows, params)
         GELU.forward(replacingWithDerivative: a.hidden.pointer, a.activated.pointer, count: rows * ffnSize)
-        if drop { draw(a.activated.pointer, mask: a.maskHidden!.pointer, batch: batch, width: ffnSize, seqLen: a.seqLen, &random) }
+        if drop {
+            draw(
+                a.activated.pointer, mask: a.maskHidden!.pointer, batch: batch, width: ffnSize, seqLen: a.seqLen,
+                &random)
+        }
         fc2.forward(a.activated.pointer, a.ffnOut.pointer, rows: rows, params)
-        if drop { draw(a.ffnOut.pointer, mask: a.mask2!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random) }
+        if drop {
+            draw(a.ffnOut.pointer, mask: a.mask2!.pointer, batch: batch, width: modelSize, seqLen: a.seqLen, &random)
+        }
     }
 
     /// Backward through the FFN: given d(ffnOut) in `dOut` (modified), accumulates
     /// d(input) into `dInput` (which already holds the residual gradient).
-    private func feedForwardBackward(_ input: UnsafePointer<Float>, dOut: UnsafeMutablePointer<Float>,
-                                     dInput: UnsafeMutablePointer<Float>, _ a: Activations, _ s: Scratch,
-                                     rows: Int, _ params: ParameterStore) {
+    private func feedForwardBackward(
+        _ input: UnsafePointer<Float>, dOut: UnsafeMutablePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>, _ a: Activations, _ s: Scratch,
+        rows: Int, _ params: ParameterStore
+    ) {
         if a.usedDropout { dropout.backward(dOut, mask: a.mask2!.pointer, count: rows * modelSize) }
         fc2.backward(a.activated.pointer, dOut, s.dActivated.pointer, rows: rows, params)
         if a.usedDropout { dropout.backward(s.dActivated.pointer, mask: a.maskHidden!.pointer, count: rows * ffnSize) }
@@ -151,8 +178,10 @@ public struct TransformerBlock: Sendable {
     }
 
     /// Accumulates parameter gradients and writes dx = dL/dx (dx must not alias dy).
-    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                         batch: Int, _ a: Activations, _ s: Scratch, _ params: ParameterStore) {
+    public func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        batch: Int, _ a: Activations, _ s: Scratch, _ params: ParameterStore
+    ) {
         let rows = batch * a.seqLen, n = rows * modelSize
         let dMid = s.d1.pointer, dBranch = s.d2.pointer, dNorm = s.d3.pointer
         switch placement {
@@ -162,8 +191,9 @@ public struct TransformerBlock: Sendable {
             dBranch.update(from: dy, count: n)
             dNorm.update(repeating: 0, count: n)
             feedForwardBackward(a.normB.pointer, dOut: dBranch, dInput: dNorm, a, s, rows: rows, params)
-            norm2.backward(a.mid.pointer, dNorm, dMid, stats: a.stats2.pointer, rows: rows, params,
-                           accumulateInput: true)
+            norm2.backward(
+                a.mid.pointer, dNorm, dMid, stats: a.stats2.pointer, rows: rows, params,
+                accumulateInput: true)
             dBranch.update(from: dMid, count: n)
             if a.usedDropout { dropout.backward(dBranch, mask: a.mask1!.pointer, count: n) }
             attention.backward(a.normA.pointer, dBranch, dNorm, batch: batch, a.attention, params)
@@ -172,7 +202,7 @@ public struct TransformerBlock: Sendable {
         case .post:
             // y = LN2(x1 + ffn(x1)); x1 = LN1(x + attn(x)).
             norm2.backward(a.beforeNorm2.pointer, dy, dBranch, stats: a.stats2.pointer, rows: rows, params)
-            dNorm.update(from: dBranch, count: n)                 // residual path into x1
+            dNorm.update(from: dBranch, count: n)  // residual path into x1
             feedForwardBackward(a.normB.pointer, dOut: dBranch, dInput: dNorm, a, s, rows: rows, params)
             norm1.backward(a.mid.pointer, dNorm, dMid, stats: a.stats1.pointer, rows: rows, params)
             dx.update(from: dMid, count: n)

@@ -25,10 +25,12 @@ public struct EncoderConfig: Sendable, Equatable, Codable {
     /// masked-frame augmentation). Rows are masked per call (`forward(tokenMask:)`).
     public var maskToken: Bool = false
 
-    public init(inputSize: Int, modelSize: Int = 256, layers: Int = 4, heads: Int = 8, headSize: Int? = nil,
-                ffnSize: Int = 1024, maxPositions: Int = 64, positional: PositionalEncoding = .learned,
-                placement: NormPlacement = .pre, dropout: Float = 0, attentionDropout: Float = 0,
-                finalNorm: Bool = true, maskToken: Bool = false) {
+    public init(
+        inputSize: Int, modelSize: Int = 256, layers: Int = 4, heads: Int = 8, headSize: Int? = nil,
+        ffnSize: Int = 1024, maxPositions: Int = 64, positional: PositionalEncoding = .learned,
+        placement: NormPlacement = .pre, dropout: Float = 0, attentionDropout: Float = 0,
+        finalNorm: Bool = true, maskToken: Bool = false
+    ) {
         self.inputSize = inputSize
         self.modelSize = modelSize
         self.layers = layers
@@ -69,17 +71,22 @@ public struct TransformerEncoder: Sendable {
         let start = layout.count
         config = c
         projection = Linear("\(name).proj", inputSize: c.inputSize, outputSize: c.modelSize, layout: &layout)
-        positional = PositionalEmbedding("\(name).pos", kind: c.positional, maxPositions: c.maxPositions,
-                                         size: c.modelSize, layout: &layout)
+        positional = PositionalEmbedding(
+            "\(name).pos", kind: c.positional, maxPositions: c.maxPositions,
+            size: c.modelSize, layout: &layout)
         blocks = (0..<c.layers).map {
-            TransformerBlock("\(name).blocks.\($0)", modelSize: c.modelSize, heads: c.heads, headSize: c.headSize,
-                             ffnSize: c.ffnSize, placement: c.placement, dropout: c.dropout,
-                             attentionDropout: c.attentionDropout, layout: &layout)
+            TransformerBlock(
+                "\(name).blocks.\($0)", modelSize: c.modelSize, heads: c.heads, headSize: c.headSize,
+                ffnSize: c.ffnSize, placement: c.placement, dropout: c.dropout,
+                attentionDropout: c.attentionDropout, layout: &layout)
         }
         finalNorm = c.finalNorm ? LayerNorm("\(name).norm", size: c.modelSize, layout: &layout) : nil
         inputDropout = Dropout(probability: c.dropout)
-        maskToken = c.maskToken ? layout.add("\(name).mask_token", shape: [c.modelSize], initializer: .normal(std: 0.02),
-                                             decays: false) : nil
+        maskToken =
+            c.maskToken
+            ? layout.add(
+                "\(name).mask_token", shape: [c.modelSize], initializer: .normal(std: 0.02),
+                decays: false) : nil
         parameterRange = start..<layout.count
     }
 
@@ -171,39 +178,48 @@ public struct TransformerEncoder: Sendable {
     /// is true with the mask token. Returns the output [batch·seqLen, d] (valid until the next
     /// forward on `a`).
     @discardableResult
-    public func forward(_ features: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int,
-                        keyPadding: UnsafePointer<Bool>? = nil, tokenMask: UnsafePointer<Bool>? = nil,
-                        _ a: Activations, _ params: ParameterStore,
-                        rng: inout Philox, training: Bool) -> UnsafeMutablePointer<Float> {
-        forward(.features(features), positions: positions, batch: batch, keyPadding: keyPadding, tokenMask: tokenMask,
-                a, params, rng: &rng, training: training)
+    public func forward(
+        _ features: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int,
+        keyPadding: UnsafePointer<Bool>? = nil, tokenMask: UnsafePointer<Bool>? = nil,
+        _ a: Activations, _ params: ParameterStore,
+        rng: inout Philox, training: Bool
+    ) -> UnsafeMutablePointer<Float> {
+        forward(
+            .features(features), positions: positions, batch: batch, keyPadding: keyPadding, tokenMask: tokenMask,
+            a, params, rng: &rng, training: training)
     }
 
     /// Like `forward(_:positions:…)`, but from rows already projected by `projection`
     /// ([batch·seqLen, d], bias included): passes whose frames are permutations or copies of
     /// another pass's frames project them once (see `backward(dEmbedded:)`).
     @discardableResult
-    public func forward(embedded: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int,
-                        keyPadding: UnsafePointer<Bool>? = nil, tokenMask: UnsafePointer<Bool>? = nil,
-                        _ a: Activations, _ params: ParameterStore,
-                        rng: inout Philox, training: Bool) -> UnsafeMutablePointer<Float> {
-        forward(.embedded(embedded), positions: positions, batch: batch, keyPadding: keyPadding, tokenMask: tokenMask,
-                a, params, rng: &rng, training: training)
+    public func forward(
+        embedded: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int,
+        keyPadding: UnsafePointer<Bool>? = nil, tokenMask: UnsafePointer<Bool>? = nil,
+        _ a: Activations, _ params: ParameterStore,
+        rng: inout Philox, training: Bool
+    ) -> UnsafeMutablePointer<Float> {
+        forward(
+            .embedded(embedded), positions: positions, batch: batch, keyPadding: keyPadding, tokenMask: tokenMask,
+            a, params, rng: &rng, training: training)
     }
 
     enum Input { case features(UnsafePointer<Float>), embedded(UnsafePointer<Float>) }
 
-    private func forward(_ input: Input, positions: UnsafePointer<Int32>, batch: Int,
-                         keyPadding: UnsafePointer<Bool>?, tokenMask: UnsafePointer<Bool>?,
-                         _ a: Activations, _ params: ParameterStore,
-                         rng: inout Philox, training: Bool) -> UnsafeMutablePointer<Float> {
+    private func forward(
+        _ input: Input, positions: UnsafePointer<Int32>, batch: Int,
+        keyPadding: UnsafePointer<Bool>?, tokenMask: UnsafePointer<Bool>?,
+        _ a: Activations, _ params: ParameterStore,
+        rng: inout Philox, training: Bool
+    ) -> UnsafeMutablePointer<Float> {
         precondition(batch <= a.maxBatch, "encoder batch \(batch) exceeds capacity \(a.maxBatch)")
         precondition(tokenMask == nil || maskToken != nil, "tokenMask needs an encoder built with maskToken")
         a.batch = batch
         let t = a.seqLen, d = config.modelSize, f = config.inputSize
         a.tokenMask = tokenMask.map { Array(UnsafeBufferPointer(start: $0, count: batch * t)) } ?? []
         a.usedInputDropout = training && inputDropout.isActive
-        let random = training ? SequenceRandom(&rng, sequences: batch) : SequenceRandom(seed: 0, stream: 0, sequences: batch)
+        let random =
+            training ? SequenceRandom(&rng, sequences: batch) : SequenceRandom(seed: 0, stream: 0, sequences: batch)
         let active = a.assign(batch: batch)
         Parallel.forEach(active) { p in
             let part = a.parts[p], first = part.sequences.lowerBound, rows = part.sequences.count * t
@@ -224,14 +240,16 @@ public struct TransformerEncoder: Sendable {
                 inputDropout.forward(x0, mask: part.inputMask!.pointer, count: rows * d, rng: &g)
             }
             for (l, block) in blocks.enumerated() {
-                block.forward(part.layerInputs[l].pointer, part.layerInputs[l + 1].pointer, batch: part.sequences.count,
-                              keyPadding: keyPadding.map { $0 + row0 }, part.blocks[l], params,
-                              random: &slice, training: training)
+                block.forward(
+                    part.layerInputs[l].pointer, part.layerInputs[l + 1].pointer, batch: part.sequences.count,
+                    keyPadding: keyPadding.map { $0 + row0 }, part.blocks[l], params,
+                    random: &slice, training: training)
             }
             let out = a.output.pointer + row0 * d
             if let finalNorm {
-                finalNorm.forward(part.layerInputs[blocks.count].pointer, out, stats: part.finalStats.pointer,
-                                  rows: rows, params)
+                finalNorm.forward(
+                    part.layerInputs[blocks.count].pointer, out, stats: part.finalStats.pointer,
+                    rows: rows, params)
             } else {
                 out.update(from: part.layerInputs[blocks.count].pointer, count: rows * d)
             }
@@ -241,24 +259,32 @@ public struct TransformerEncoder: Sendable {
 
     /// Accumulates all parameter gradients given dL/d(output). Features are usually data, so
     /// the feature gradient is formed only when `dFeatures` is given.
-    public func backward(_ features: UnsafePointer<Float>, positions: UnsafePointer<Int32>,
-                         dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore,
-                         dFeatures: UnsafeMutablePointer<Float>? = nil) {
+    public func backward(
+        _ features: UnsafePointer<Float>, positions: UnsafePointer<Int32>,
+        dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore,
+        dFeatures: UnsafeMutablePointer<Float>? = nil
+    ) {
         backward(.features(features, dFeatures), positions: positions, dOutput: dOutput, a, params)
     }
 
     /// Backward of `forward(embedded:)`: accumulates the gradients of every parameter but the
     /// projection's, and writes dL/d(embedded) [batch·seqLen, d] (zero on mask-token rows) for
     /// the caller to take through `projection.backward` once for all passes sharing it.
-    public func backward(dEmbedded: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>,
-                         dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore) {
+    public func backward(
+        dEmbedded: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>,
+        dOutput: UnsafePointer<Float>, _ a: Activations, _ params: ParameterStore
+    ) {
         backward(.embedded(dEmbedded), positions: positions, dOutput: dOutput, a, params)
     }
 
-    enum Gradient { case features(UnsafePointer<Float>, UnsafeMutablePointer<Float>?), embedded(UnsafeMutablePointer<Float>) }
+    enum Gradient {
+        case features(UnsafePointer<Float>, UnsafeMutablePointer<Float>?), embedded(UnsafeMutablePointer<Float>)
+    }
 
-    private func backward(_ target: Gradient, positions: UnsafePointer<Int32>, dOutput: UnsafePointer<Float>,
-                          _ a: Activations, _ params: ParameterStore) {
+    private func backward(
+        _ target: Gradient, positions: UnsafePointer<Int32>, dOutput: UnsafePointer<Float>,
+        _ a: Activations, _ params: ParameterStore
+    ) {
         let t = a.seqLen, d = config.modelSize, f = config.inputSize
         let active = a.assign(batch: a.batch)
         let stores = (0..<active).map { a.store($0, params) }
@@ -267,14 +293,16 @@ public struct TransformerEncoder: Sendable {
             let store = stores[p]
             var dy = part.dA.pointer, dx = part.dB.pointer
             if let finalNorm {
-                finalNorm.backward(part.layerInputs[blocks.count].pointer, dOutput + row0 * d, dy,
-                                   stats: part.finalStats.pointer, rows: rows, store)
+                finalNorm.backward(
+                    part.layerInputs[blocks.count].pointer, dOutput + row0 * d, dy,
+                    stats: part.finalStats.pointer, rows: rows, store)
             } else {
                 dy.update(from: dOutput + row0 * d, count: rows * d)
             }
             for l in stride(from: blocks.count - 1, through: 0, by: -1) {
-                blocks[l].backward(part.layerInputs[l].pointer, dy, dx, batch: part.sequences.count, part.blocks[l],
-                                   part.scratch, store)
+                blocks[l].backward(
+                    part.layerInputs[l].pointer, dy, dx, batch: part.sequences.count, part.blocks[l],
+                    part.scratch, store)
                 swap(&dy, &dx)
             }
             if a.usedInputDropout { inputDropout.backward(dy, mask: part.inputMask!.pointer, count: rows * d) }

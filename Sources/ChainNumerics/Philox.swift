@@ -41,7 +41,7 @@ public struct Philox: RandomNumberGenerator, Sendable {
 
     /// A child keyed by a string label (hash of its UTF-8 bytes, stable across runs).
     public func split(_ label: String) -> Philox {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in label.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return split(h)
     }
@@ -77,7 +77,7 @@ public struct Philox: RandomNumberGenerator, Sendable {
 
     /// A standard normal deviate (Box–Muller; consumes two words).
     public mutating func nextGaussian() -> Float {
-        let u1 = (Double(next32()) + 1) * 0x1p-32          // (0, 1]
+        let u1 = (Double(next32()) + 1) * 0x1p-32  // (0, 1]
         let u2 = Double(next32()) * 0x1p-32
         return Float((-2 * Foundation.log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }

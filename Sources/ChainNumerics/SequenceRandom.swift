@@ -21,7 +21,8 @@ public struct SequenceRandom: Sendable {
     /// A new address space for `sequences` sequences, keyed by two words drawn from `rng`
     /// (so successive passes that share a generator get different numbers).
     public init(_ rng: inout Philox, sequences: Int) {
-        self.init(seed: rng.next(), stream: rng.next(), totalSequences: sequences, firstSequence: 0, sequences: sequences)
+        self.init(
+            seed: rng.next(), stream: rng.next(), totalSequences: sequences, firstSequence: 0, sequences: sequences)
     }
 
     /// The address space keyed by (seed, stream) for a batch of `sequences`.
@@ -39,9 +40,12 @@ public struct SequenceRandom: Sendable {
 
     /// The sequences first..<first+count of this slice, at the same cursor.
     public func slice(first: Int, count: Int) -> SequenceRandom {
-        precondition(first >= 0 && count >= 0 && first + count <= sequences, "slice \(first)..<\(first + count) of \(sequences) sequences")
-        var s = SequenceRandom(seed: seed, stream: stream, totalSequences: totalSequences,
-                               firstSequence: firstSequence + first, sequences: count)
+        precondition(
+            first >= 0 && count >= 0 && first + count <= sequences,
+            "slice \(first)..<\(first + count) of \(sequences) sequences")
+        var s = SequenceRandom(
+            seed: seed, stream: stream, totalSequences: totalSequences,
+            firstSequence: firstSequence + first, sequences: count)
         s.cursor = cursor
         return s
     }

@@ -4,8 +4,10 @@ import Foundation
 public enum Softmax {
     /// y[r, :] = softmax(x[r, :]) for `rows` rows of `columns` (x and y may alias).
     /// Entries equal to -inf get probability 0; a row that is all -inf becomes all zeros.
-    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                               rows: Int, columns: Int) {
+    public static func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        rows: Int, columns: Int
+    ) {
         for r in 0..<rows {
             let xr = x + r * columns, yr = y + r * columns
             var maximum = -Float.infinity
@@ -24,8 +26,10 @@ public enum Softmax {
 
     /// y[r, :] = log softmax(x[r, :]) (x and y may alias). Returns nothing for all -inf rows
     /// beyond -inf entries.
-    public static func logForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                  rows: Int, columns: Int) {
+    public static func logForward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        rows: Int, columns: Int
+    ) {
         for r in 0..<rows {
             let xr = x + r * columns, yr = y + r * columns
             var maximum = -Float.infinity
@@ -41,8 +45,10 @@ public enum Softmax {
     }
 
     /// Softmax backward for one row set: dx = y ⊙ (dy − Σ dy⊙y) (dx may alias dy).
-    public static func backward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                                _ dx: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    public static func backward(
+        _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>, rows: Int, columns: Int
+    ) {
         for r in 0..<rows {
             let yr = y + r * columns, dyr = dy + r * columns, dxr = dx + r * columns
             var inner: Float = 0

@@ -1,4 +1,3 @@
-
 /// Wall-clock seconds per named phase of a training step, summed over the calls since the
 /// last `reset` (the cost breakdown `chain-bench chain-step` prints).
 public final class StepProfile: @unchecked Sendable {

@@ -51,14 +51,18 @@ public enum VectorMath {
     /// y = x · Φ(x) for `count` elements (x and y may alias); when `derivative` is given it
     /// also receives GELU'(x) = Φ(x) + x·φ(x) (it may alias x). erf is Abramowitz & Stegun
     /// 7.1.26 (< 3e-7 absolute in float32), evaluated by a C kernel 8 lanes wide on AVX2.
-    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
-                            derivative: UnsafeMutablePointer<Float>? = nil) {
+    public static func gelu(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+        derivative: UnsafeMutablePointer<Float>? = nil
+    ) {
         chain_gelu_forward(x, y, derivative, Int64(count))
     }
 
     /// dx (=, or += when `accumulate`) dy · GELU'(x).
-    public static func geluBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                                    _ dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false) {
+    public static func geluBackward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false
+    ) {
         chain_gelu_backward(x, dy, dx, Int64(count), accumulate ? 1 : 0)
     }
 
@@ -70,8 +74,10 @@ public enum VectorMath {
     }
 
     /// z = x + y (z may alias x or y).
-    public static func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
-                           _ z: UnsafeMutablePointer<Float>, count: Int) {
+    public static func add(
+        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
+        _ z: UnsafeMutablePointer<Float>, count: Int
+    ) {
         for i in 0..<count { z[i] = x[i] + y[i] }
     }
 
@@ -81,8 +87,10 @@ public enum VectorMath {
     }
 
     /// y = x ⊙ m, or y += x ⊙ m when `accumulate` (y may alias x).
-    public static func multiply(_ x: UnsafePointer<Float>, _ m: UnsafePointer<Float>,
-                                _ y: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false) {
+    public static func multiply(
+        _ x: UnsafePointer<Float>, _ m: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false
+    ) {
         chain_multiply(x, m, y, Int64(count), accumulate ? 1 : 0)
     }
 
@@ -104,7 +112,9 @@ public enum VectorMath {
         var acc = Vector()
         var i = 0
         while i + 8 <= count {
-            acc += UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self) * UnsafeRawPointer(y + i).loadUnaligned(as: Vector.self)
+            acc +=
+                UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self)
+                * UnsafeRawPointer(y + i).loadUnaligned(as: Vector.self)
             i += 8
         }
         var s = acc.sum()

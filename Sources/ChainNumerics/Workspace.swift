@@ -13,7 +13,11 @@ public final class Workspace: @unchecked Sendable {
     /// Slot `slot`'s buffer, at least `count` floats, the first `count` of them zero.
     public func zeroed(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         while slots.count <= slot { slots.append(Tensor(shape: [0])) }
-        if slots[slot].count < count { slots[slot] = Tensor(shape: [count]) } else { slots[slot].pointer.update(repeating: 0, count: count) }
+        if slots[slot].count < count {
+            slots[slot] = Tensor(shape: [count])
+        } else {
+            slots[slot].pointer.update(repeating: 0, count: count)
+        }
         return slots[slot].pointer
     }
 }

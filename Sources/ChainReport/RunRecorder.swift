@@ -19,7 +19,8 @@ public final class RunRecorder {
         self.directory = directory
         let fm = FileManager.default
         for sub in ["", "eval", "plots"] {
-            try fm.createDirectory(atPath: (directory as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+            try fm.createDirectory(
+                atPath: (directory as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         let metrics = path("metrics.jsonl")
         if !fm.fileExists(atPath: metrics) { fm.createFile(atPath: metrics, contents: nil) }
@@ -49,12 +50,16 @@ public final class RunRecorder {
     /// All records of metrics.jsonl (this run and any it resumed).
     func records() -> [[String: Any]] {
         guard let text = try? String(contentsOfFile: path("metrics.jsonl"), encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     /// Plots and report.md from metrics.jsonl and the final evaluation. Returns the files written.
     @discardableResult
-    public func finish(final r: RetrievalEvaluation.Result, bits: Int, title: String, summary: [String], config: String) throws -> [String] {
+    public func finish(
+        final r: RetrievalEvaluation.Result, bits: Int, title: String, summary: [String], config: String
+    ) throws -> [String] {
         let all = records()
         func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
         var written: [String] = []
@@ -68,49 +73,70 @@ public final class RunRecorder {
             }
             return points.contains { $0.y != 0 } ? SVGChart.Series(name: term, points: points) : nil
         }
-        try SVGChart(title: "Training losses", xLabel: "optimizer step", yLabel: "loss", series: lossSeries).write(to: path("plots/losses.svg"))
+        try SVGChart(title: "Training losses", xLabel: "optimizer step", yLabel: "loss", series: lossSeries).write(
+            to: path("plots/losses.svg"))
         written.append("plots/losses.svg")
         // mAP@K per epoch (evaluations during training and the final one).
         let evals = all.filter { $0["kind"] as? String == "eval" }
         let ks = r.mapAtK.keys.sorted()
         let mapSeries = ks.map { k in
-            SVGChart.Series(name: "mAP@\(k)", points: evals.compactMap { e in
-                guard let x = number(e["epoch"]), let y = number(e["map@\(k)"]) else { return nil }
-                return (x, y)
-            })
+            SVGChart.Series(
+                name: "mAP@\(k)",
+                points: evals.compactMap { e in
+                    guard let x = number(e["epoch"]), let y = number(e["map@\(k)"]) else { return nil }
+                    return (x, y)
+                })
         }
-        try SVGChart(title: "mAP@K by epoch", xLabel: "epoch", yLabel: "mAP@K", series: mapSeries, yRange: 0...1).write(to: path("plots/map.svg"))
+        try SVGChart(title: "mAP@K by epoch", xLabel: "epoch", yLabel: "mAP@K", series: mapSeries, yRange: 0...1).write(
+            to: path("plots/map.svg"))
         written.append("plots/map.svg")
         // PR curve over Hamming radii.
         let pr = SVGChart.Series(name: "\(bits) bits", points: r.prCurve.map { ($0.recall, $0.precision) })
-        try SVGChart(title: "Precision–recall over Hamming radius", xLabel: "recall", yLabel: "precision", series: [pr],
-                     yRange: 0...1).write(to: path("plots/pr_curve.svg"))
+        try SVGChart(
+            title: "Precision–recall over Hamming radius", xLabel: "recall", yLabel: "precision", series: [pr],
+            yRange: 0...1
+        ).write(to: path("plots/pr_curve.svg"))
         written.append("plots/pr_curve.svg")
         // Hamming-distance histograms of relevant and irrelevant pairs (each normalised).
         let relevantTotal = max(r.relevantPairsAtDistance.reduce(0, +), 1)
         let irrelevant = zip(r.pairsAtDistance, r.relevantPairsAtDistance).map { $0 - $1 }
         let irrelevantTotal = max(irrelevant.reduce(0, +), 1)
         let histogram = [
-            SVGChart.Series(name: "relevant", points: r.relevantPairsAtDistance.enumerated().map { (Double($0), $1 / relevantTotal) }),
-            SVGChart.Series(name: "irrelevant", points: irrelevant.enumerated().map { (Double($0), $1 / irrelevantTotal) }),
+            SVGChart.Series(
+                name: "relevant",
+                points: r.relevantPairsAtDistance.enumerated().map { (Double($0), $1 / relevantTotal) }),
+            SVGChart.Series(
+                name: "irrelevant", points: irrelevant.enumerated().map { (Double($0), $1 / irrelevantTotal) }),
         ]
-        try SVGChart(title: "Hamming distance of query–database pairs", xLabel: "Hamming distance", yLabel: "fraction of pairs",
-                     series: histogram).write(to: path("plots/hamming_histogram.svg"))
+        try SVGChart(
+            title: "Hamming distance of query–database pairs", xLabel: "Hamming distance", yLabel: "fraction of pairs",
+            series: histogram
+        ).write(to: path("plots/hamming_histogram.svg"))
         written.append("plots/hamming_histogram.svg")
         // The report.
         var md = "# \(title)\n\n"
         md += summary.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
         md += "## Retrieval (final)\n\n| bits | " + ks.map { "mAP@\($0)" }.joined(separator: " | ") + " | mAP |\n"
         md += "|---|" + ks.map { _ in "---|" }.joined() + "---|\n"
-        md += "| \(bits) | " + ks.map { String(format: "%.4f", r.mapAtK[$0]!) }.joined(separator: " | ") + String(format: " | %.4f |\n\n", r.mapAll)
-        md += "| K | " + ks.map { "\($0)" }.joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined() + "\n"
-        md += "| precision@K | " + ks.map { String(format: "%.4f", r.precisionAtK[$0]!) }.joined(separator: " | ") + " |\n"
+        md +=
+            "| \(bits) | " + ks.map { String(format: "%.4f", r.mapAtK[$0]!) }.joined(separator: " | ")
+            + String(format: " | %.4f |\n\n", r.mapAll)
+        md +=
+            "| K | " + ks.map { "\($0)" }.joined(separator: " | ") + " |\n|---|" + ks.map { _ in "---|" }.joined()
+            + "\n"
+        md +=
+            "| precision@K | " + ks.map { String(format: "%.4f", r.precisionAtK[$0]!) }.joined(separator: " | ")
+            + " |\n"
         md += "| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |\n\n"
         md += "## Plots\n\n"
         md += "![losses](plots/losses.svg)\n\n![mAP by epoch](plots/map.svg)\n\n![PR curve](plots/pr_curve.svg)\n\n"
         md += "![Hamming histograms](plots/hamming_histogram.svg)\n\n"
-        md += "## Files\n\n- [config.yaml](config.yaml): the resolved run config\n- [metrics.jsonl](metrics.jsonl): one line per step, epoch and evaluation\n"
-        md += "- [eval/](eval/): each evaluation with its PR curve and distance histograms\n- [checkpoints/](checkpoints/)\n\n"
+        md +=
+            "## Files\n\n- [config.yaml](config.yaml): the resolved run config\n- [metrics.jsonl](metrics.jsonl): "
+            + "one line per step, epoch and evaluation\n"
+        md +=
+            "- [eval/](eval/): each evaluation with its PR curve and distance histograms\n- "
+            + "[checkpoints/](checkpoints/)\n\n"
         md += "## Config\n\n```yaml\n\(config)```\n"
         try Data(md.utf8).write(to: URL(fileURLWithPath: path("report.md")), options: .atomic)
         written.append("report.md")

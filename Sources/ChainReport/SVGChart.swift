@@ -25,7 +25,8 @@ public struct SVGChart: Sendable {
     static let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 
     /// "Nice" tick values covering [low, high].
@@ -51,7 +52,8 @@ public struct SVGChart: Sendable {
         let plotW = width - left - right, plotH = height - top - bottom
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         var xMin = all.map(\.x).min() ?? 0, xMax = all.map(\.x).max() ?? 1
-        var yMin = yRange?.lowerBound ?? (all.map(\.y).min() ?? 0), yMax = yRange?.upperBound ?? (all.map(\.y).max() ?? 1)
+        var yMin = yRange?.lowerBound ?? (all.map(\.y).min() ?? 0),
+            yMax = yRange?.upperBound ?? (all.map(\.y).max() ?? 1)
         if xMax <= xMin { xMax = xMin + 1 }
         if yMax <= yMin { yMax = yMin + 1; yMin -= 0 }
         if yRange == nil { let pad = (yMax - yMin) * 0.05; yMin -= pad; yMax += pad }
@@ -59,7 +61,8 @@ public struct SVGChart: Sendable {
         func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - yMin) / (yMax - yMin) * plotH }
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \
+            \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(left + plotW / 2)" y="20" text-anchor="middle" font-size="14">\(Self.escape(title))</text>
 
@@ -69,12 +72,19 @@ public struct SVGChart: Sendable {
             svg += "<text x=\"\(left - 6)\" y=\"\(py(t) + 4)\" text-anchor=\"end\">\(Self.format(t))</text>\n"
         }
         for t in Self.ticks(xMin, xMax) {
-            svg += "<line x1=\"\(px(t))\" x2=\"\(px(t))\" y1=\"\(top + plotH)\" y2=\"\(top + plotH + 4)\" stroke=\"black\"/>\n"
+            svg +=
+                "<line x1=\"\(px(t))\" x2=\"\(px(t))\" y1=\"\(top + plotH)\" y2=\"\(top + plotH + 4)\" "
+                + "stroke=\"black\"/>\n"
             svg += "<text x=\"\(px(t))\" y=\"\(top + plotH + 18)\" text-anchor=\"middle\">\(Self.format(t))</text>\n"
         }
-        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"black\"/>\n"
-        svg += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
-        svg += "<text x=\"16\" y=\"\(top + plotH / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + plotH / 2))\">\(Self.escape(yLabel))</text>\n"
+        svg +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"black\"/>\n"
+        svg +=
+            "<text x=\"\(left + plotW / 2)\" y=\"\(height - 10)\" "
+            + "text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        svg +=
+            "<text x=\"16\" y=\"\(top + plotH / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
+            + "\(top + plotH / 2))\">\(Self.escape(yLabel))</text>\n"
         for (i, s) in series.enumerated() {
             let colour = Self.colours[i % Self.colours.count]
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite }
@@ -83,13 +93,18 @@ public struct SVGChart: Sendable {
                 svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\" points=\"\(points)\"/>\n"
                 if s.points.count <= 40 {
                     for p in s.points where p.x.isFinite && p.y.isFinite {
-                        svg += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" ", px(p.x), py(min(max(p.y, yMin), yMax)))
+                        svg +=
+                            String(
+                                format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" ", px(p.x),
+                                py(min(max(p.y, yMin), yMax)))
                             + "fill=\"\(colour)\"/>\n"
                     }
                 }
             }
             let ly = top + 14 + Double(i) * 18
-            svg += "<line x1=\"\(left + plotW + 12)\" x2=\"\(left + plotW + 32)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
+            svg +=
+                "<line x1=\"\(left + plotW + 12)\" x2=\"\(left + plotW + 32)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" "
+                + "stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
             svg += "<text x=\"\(left + plotW + 38)\" y=\"\(ly)\">\(Self.escape(s.name))</text>\n"
         }
         svg += "</svg>\n"

@@ -24,7 +24,8 @@ public struct HDF5Attributes {
 
     static func set(_ object: hid_t, _ location: String, _ name: String, _ value: Double) throws {
         try withUnsafeBytes(of: value) {
-            try write(object, location, name, fileType: chain_h5t_ieee_f64le(), memoryType: chain_h5t_native_double(), $0)
+            try write(
+                object, location, name, fileType: chain_h5t_ieee_f64le(), memoryType: chain_h5t_native_double(), $0)
         }
     }
 
@@ -40,20 +41,28 @@ public struct HDF5Attributes {
         }
     }
 
-    private static func write(_ object: hid_t, _ location: String, _ name: String, fileType: hid_t,
-                              memoryType: hid_t, _ value: UnsafeRawBufferPointer) throws {
-        try HDF5Library.locked { try writeLocked(object, location, name, fileType: fileType, memoryType: memoryType, value) }
+    private static func write(
+        _ object: hid_t, _ location: String, _ name: String, fileType: hid_t,
+        memoryType: hid_t, _ value: UnsafeRawBufferPointer
+    ) throws {
+        try HDF5Library.locked {
+            try writeLocked(object, location, name, fileType: fileType, memoryType: memoryType, value)
+        }
     }
 
-    private static func writeLocked(_ object: hid_t, _ location: String, _ name: String, fileType: hid_t,
-                                    memoryType: hid_t, _ value: UnsafeRawBufferPointer) throws {
+    private static func writeLocked(
+        _ object: hid_t, _ location: String, _ name: String, fileType: hid_t,
+        memoryType: hid_t, _ value: UnsafeRawBufferPointer
+    ) throws {
         if H5Aexists(object, name) > 0 { H5Adelete(object, name) }
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
         let a = H5Acreate2(object, name, fileType, space, chain_h5p_default(), chain_h5p_default())
         guard a >= 0 else { throw HDF5Error("\(location): cannot create attribute '\(name)'") }
         defer { H5Aclose(a) }
-        guard H5Awrite(a, memoryType, value.baseAddress) >= 0 else { throw HDF5Error("\(location): cannot write attribute '\(name)'") }
+        guard H5Awrite(a, memoryType, value.baseAddress) >= 0 else {
+            throw HDF5Error("\(location): cannot write attribute '\(name)'")
+        }
     }
 
     private static func open(_ object: hid_t, _ location: String, _ name: String) throws -> hid_t {
@@ -94,7 +103,9 @@ public struct HDF5Attributes {
             defer { H5Aclose(a) }
             let type = H5Aget_type(a)
             defer { H5Tclose(type) }
-            guard H5Tget_class(type) == H5T_STRING else { throw HDF5Error("\(location): attribute '\(name)' is not a string") }
+            guard H5Tget_class(type) == H5T_STRING else {
+                throw HDF5Error("\(location): attribute '\(name)' is not a string")
+            }
             if H5Tis_variable_str(type) > 0 {
                 let memType = H5Tcopy(chain_h5t_c_s1())
                 defer { H5Tclose(memType) }

@@ -68,7 +68,8 @@ public final class HDF5Dataset: @unchecked Sendable {
         let s = start ?? shape.map { _ in 0 }, c = count ?? shape
         var out = [UInt8](repeating: 0, count: c.reduce(1, *))
         try out.withUnsafeMutableBufferPointer {
-            try transfer(start: s, count: c, memoryType: chain_h5t_native_uint8(), buffer: $0.baseAddress!, write: false)
+            try transfer(
+                start: s, count: c, memoryType: chain_h5t_native_uint8(), buffer: $0.baseAddress!, write: false)
         }
         return out
     }
@@ -77,8 +78,9 @@ public final class HDF5Dataset: @unchecked Sendable {
     /// float16 datasets are narrowed here with round-to-nearest-even (as numpy/h5py do).
     public func write(start: [Int], count: [Int], from buffer: UnsafePointer<Float>) throws {
         guard elementType == .float16 else {
-            try transfer(start: start, count: count, memoryType: chain_h5t_native_float(),
-                         buffer: UnsafeMutableRawPointer(mutating: buffer), write: true)
+            try transfer(
+                start: start, count: count, memoryType: chain_h5t_native_float(),
+                buffer: UnsafeMutableRawPointer(mutating: buffer), write: true)
             return
         }
         let n = count.reduce(1, *)
@@ -90,16 +92,20 @@ public final class HDF5Dataset: @unchecked Sendable {
 
     /// Writes raw bytes into the hyperslab (uint8 datasets).
     public func writeBytes(start: [Int], count: [Int], from buffer: UnsafePointer<UInt8>) throws {
-        try transfer(start: start, count: count, memoryType: chain_h5t_native_uint8(),
-                     buffer: UnsafeMutableRawPointer(mutating: buffer), write: true)
+        try transfer(
+            start: start, count: count, memoryType: chain_h5t_native_uint8(),
+            buffer: UnsafeMutableRawPointer(mutating: buffer), write: true)
     }
 
-    private func transfer(start: [Int], count: [Int], memoryType: hid_t, buffer: UnsafeMutableRawPointer,
-                          write: Bool) throws {
+    private func transfer(
+        start: [Int], count: [Int], memoryType: hid_t, buffer: UnsafeMutableRawPointer,
+        write: Bool
+    ) throws {
         guard start.count == shape.count, count.count == shape.count else {
             throw HDF5Error("\(location): selection of rank \(start.count) for a dataset of shape \(shape)")
         }
-        for axis in 0..<shape.count where start[axis] < 0 || count[axis] < 0 || start[axis] + count[axis] > shape[axis] {
+        for axis in 0..<shape.count where start[axis] < 0 || count[axis] < 0 || start[axis] + count[axis] > shape[axis]
+        {
             throw HDF5Error("\(location): selection start \(start) count \(count) outside shape \(shape)")
         }
         guard elementType.isNumeric else { throw HDF5Error("\(location): element type \(elementType) is not numeric") }
@@ -115,11 +121,15 @@ public final class HDF5Dataset: @unchecked Sendable {
             }
             let memSpace = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(c.count), c, nil)
             defer { H5Sclose(memSpace) }
-            let status = write
+            let status =
+                write
                 ? H5Dwrite(id, memoryType, memSpace, fileSpace, chain_h5p_default(), buffer)
                 : H5Dread(id, memoryType, memSpace, fileSpace, chain_h5p_default(), buffer)
             guard status >= 0 else {
-                throw HDF5Error("\(location): \(write ? "write" : "read") of start \(start) count \(count) failed (corrupt or truncated data?)")
+                throw HDF5Error(
+                    "\(location): \(write ? "write" : "read") of start \(start) count \(count) failed (corrupt or "
+                        + "truncated data?)"
+                )
             }
         }
     }

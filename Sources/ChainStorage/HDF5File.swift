@@ -83,15 +83,20 @@ public final class HDF5File: @unchecked Sendable {
     public func dataset(_ name: String) throws -> HDF5Dataset {
         guard contains(name) else {
             let available = rootNames()
-            throw HDF5Error("\(path): no dataset '\(name)' (found: \(available.isEmpty ? "nothing" : available.joined(separator: ", ")))")
+            throw HDF5Error(
+                "\(path): no dataset '\(name)' (found: "
+                    + "\(available.isEmpty ? "nothing" : available.joined(separator: ", ")))"
+            )
         }
         return try HDF5Dataset(file: self, name: name)
     }
 
     /// Creates a dataset of `shape` and element type. `chunkShape` enables chunking (needed
     /// for compression); `compressionLevel` (0–9) adds the deflate filter with byte shuffle.
-    public func createDataset(_ name: String, shape: [Int], type: HDF5ElementType,
-                              chunkShape: [Int]? = nil, compressionLevel: Int? = nil) throws -> HDF5Dataset {
+    public func createDataset(
+        _ name: String, shape: [Int], type: HDF5ElementType,
+        chunkShape: [Int]? = nil, compressionLevel: Int? = nil
+    ) throws -> HDF5Dataset {
         try HDF5Library.locked {
             let dims = shape.map { hsize_t($0) }
             let space = H5Screate_simple(Int32(dims.count), dims, nil)
@@ -118,11 +123,16 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Creates a dataset holding `values` (converted to `type` on write).
     @discardableResult
-    public func write(_ name: String, values: [Float], shape: [Int], type: HDF5ElementType = .float32,
-                      chunkShape: [Int]? = nil, compressionLevel: Int? = nil) throws -> HDF5Dataset {
+    public func write(
+        _ name: String, values: [Float], shape: [Int], type: HDF5ElementType = .float32,
+        chunkShape: [Int]? = nil, compressionLevel: Int? = nil
+    ) throws -> HDF5Dataset {
         precondition(values.count == shape.reduce(1, *), "write '\(name)': \(values.count) values for \(shape)")
-        let d = try createDataset(name, shape: shape, type: type, chunkShape: chunkShape, compressionLevel: compressionLevel)
-        try values.withUnsafeBufferPointer { try d.write(start: shape.map { _ in 0 }, count: shape, from: $0.baseAddress!) }
+        let d = try createDataset(
+            name, shape: shape, type: type, chunkShape: chunkShape, compressionLevel: compressionLevel)
+        try values.withUnsafeBufferPointer {
+            try d.write(start: shape.map { _ in 0 }, count: shape, from: $0.baseAddress!)
+        }
         return d
     }
 

@@ -32,9 +32,11 @@ public struct FrameOrderToy: Sendable {
     public init(config: Config = Config(), seed: UInt64) {
         self.config = config
         var layout = ParameterLayout()
-        encoder = TransformerEncoder("encoder", config: EncoderConfig(
-            inputSize: config.featureSize, modelSize: config.modelSize, layers: config.layers, heads: config.heads,
-            ffnSize: config.ffnSize, maxPositions: config.frames), layout: &layout)
+        encoder = TransformerEncoder(
+            "encoder",
+            config: EncoderConfig(
+                inputSize: config.featureSize, modelSize: config.modelSize, layers: config.layers, heads: config.heads,
+                ffnSize: config.ffnSize, maxPositions: config.frames), layout: &layout)
         head = Linear("order_head", inputSize: config.modelSize, outputSize: config.frames, layout: &layout)
         store = ParameterStore(layout: layout)
         store.initialize(Philox(seed: seed).split("init"))
@@ -79,9 +81,10 @@ public struct FrameOrderToy: Sendable {
     /// Clips [first, first+count) of a batch.
     public func slice(_ b: Batch, first: Int, count: Int) -> Batch {
         let t = config.frames, f = config.featureSize
-        return Batch(features: Array(b.features[(first * t * f)..<((first + count) * t * f)]),
-                     positions: Array(b.positions[(first * t)..<((first + count) * t)]),
-                     targets: Array(b.targets[(first * t)..<((first + count) * t)]), clips: count)
+        return Batch(
+            features: Array(b.features[(first * t * f)..<((first + count) * t * f)]),
+            positions: Array(b.positions[(first * t)..<((first + count) * t)]),
+            targets: Array(b.targets[(first * t)..<((first + count) * t)]), clips: count)
     }
 
     /// Reusable buffers for `lossAndGradient`.
@@ -101,19 +104,21 @@ public struct FrameOrderToy: Sendable {
     /// scaled by `weight`, and returns the loss and the fraction of frames placed correctly.
     public func lossAndGradient(_ b: Batch, _ w: Workspace, weight: Float = 1) -> (loss: Double, accuracy: Double) {
         let rows = b.clips * config.frames
-        var rng = Philox(seed: 0)   // no dropout in the toy: nothing is drawn
+        var rng = Philox(seed: 0)  // no dropout in the toy: nothing is drawn
         return b.features.withUnsafeBufferPointer { x in
             b.positions.withUnsafeBufferPointer { pos in
                 b.targets.withUnsafeBufferPointer { y in
-                    let h = encoder.forward(x.baseAddress!, positions: pos.baseAddress!, batch: b.clips, w.encoder,
-                                            store, rng: &rng, training: true)
+                    let h = encoder.forward(
+                        x.baseAddress!, positions: pos.baseAddress!, batch: b.clips, w.encoder,
+                        store, rng: &rng, training: true)
                     head.forward(h, w.logits.pointer, rows: rows, store)
                     let (loss, correct) = SoftmaxCrossEntropy.lossAndGradient(
                         logits: w.logits.pointer, targets: y.baseAddress!, rows: rows, classes: config.frames,
                         dLogits: w.dLogits.pointer, weight: weight)
                     head.backward(h, w.dLogits.pointer, w.dHidden.pointer, rows: rows, store)
-                    encoder.backward(x.baseAddress!, positions: pos.baseAddress!, dOutput: w.dHidden.pointer,
-                                     w.encoder, store)
+                    encoder.backward(
+                        x.baseAddress!, positions: pos.baseAddress!, dOutput: w.dHidden.pointer,
+                        w.encoder, store)
                     return (loss, Double(correct) / Double(rows))
                 }
             }

@@ -33,16 +33,18 @@ public struct ToyTrainer {
         self.options = options
         toy = FrameOrderToy(config: options.toy, seed: options.seed)
         optimizer = AdamW(toy.store, .init(weightDecay: 0.01))
-        schedule = WarmupCosineSchedule(peak: options.learningRate, floor: options.learningRate / 20,
-                                        warmupSteps: options.warmupSteps, totalSteps: options.steps)
+        schedule = WarmupCosineSchedule(
+            peak: options.learningRate, floor: options.learningRate / 20,
+            warmupSteps: options.warmupSteps, totalSteps: options.steps)
     }
 
     /// Trains for `options.steps` steps over `comm`; calls `report` after every step with the
     /// global mean loss and accuracy. Returns the last progress point.
     @discardableResult
     public func train(_ comm: Communicator, report: (Progress) -> Void = { _ in }) -> Progress {
-        precondition(options.globalClips % comm.size == 0,
-                     "global batch \(options.globalClips) is not divisible by the world size \(comm.size)")
+        precondition(
+            options.globalClips % comm.size == 0,
+            "global batch \(options.globalClips) is not divisible by the world size \(comm.size)")
         let local = options.globalClips / comm.size
         let workspace = FrameOrderToy.Workspace(toy, maxClips: local)
         comm.broadcast(toy.store.values.buffer)
@@ -57,8 +59,9 @@ public struct ToyTrainer {
             optimizer.update(toy.store, learningRate: lr)
             var metrics = [loss, accuracy]
             metrics.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-            last = Progress(step: step + 1, loss: metrics[0] / Double(comm.size),
-                            accuracy: metrics[1] / Double(comm.size), learningRate: lr)
+            last = Progress(
+                step: step + 1, loss: metrics[0] / Double(comm.size),
+                accuracy: metrics[1] / Double(comm.size), learningRate: lr)
             report(last)
         }
         return last

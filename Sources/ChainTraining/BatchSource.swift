@@ -45,7 +45,9 @@ func standardDeviation(sum: [Double], squares: [Double], rows: Int) -> [Float] {
 }
 
 /// Adds the per-feature sums and squared sums of `rows` rows of `featureSize` floats.
-func accumulateMoments(_ x: UnsafePointer<Float>, rows: Int, featureSize: Int, sum: inout [Double], squares: inout [Double]) {
+func accumulateMoments(
+    _ x: UnsafePointer<Float>, rows: Int, featureSize: Int, sum: inout [Double], squares: inout [Double]
+) {
     for r in 0..<rows {
         let row = x + r * featureSize
         for k in 0..<featureSize { let v = Double(row[k]); sum[k] += v; squares[k] += v * v }
@@ -63,9 +65,12 @@ public final class ReplicatedSource: BatchSource {
     private let buffer: Tensor
     private let augmentedBuffer: Tensor
 
-    public init(_ videos: VideoSet, augmented: (values: [Float], copies: Int)? = nil, sampler: DistributedSampler, rank: Int) {
-        precondition(augmented.map { $0.values.count == videos.count * $0.copies * videos.frames * videos.featureSize } ?? true,
-                     "augmented copies do not match the videos")
+    public init(
+        _ videos: VideoSet, augmented: (values: [Float], copies: Int)? = nil, sampler: DistributedSampler, rank: Int
+    ) {
+        precondition(
+            augmented.map { $0.values.count == videos.count * $0.copies * videos.frames * videos.featureSize } ?? true,
+            "augmented copies do not match the videos")
         self.videos = videos
         self.augmented = augmented?.values
         augmentedCopies = augmented?.copies ?? 0
@@ -73,7 +78,9 @@ public final class ReplicatedSource: BatchSource {
         self.rank = rank
         let local = (sampler.batchSize + sampler.worldSize - 1) / sampler.worldSize
         buffer = Tensor(shape: [local, videos.frames * videos.featureSize])
-        augmentedBuffer = Tensor(shape: [augmented == nil ? 1 : local * augmentedCopies, videos.frames * videos.featureSize])
+        augmentedBuffer = Tensor(shape: [
+            augmented == nil ? 1 : local * augmentedCopies, videos.frames * videos.featureSize,
+        ])
     }
 
     public var count: Int { videos.count }
@@ -85,7 +92,9 @@ public final class ReplicatedSource: BatchSource {
         let sample = momentSample(count: count)
         videos.features.withUnsafeBufferPointer { all in
             for v in sample {
-                accumulateMoments(all.baseAddress! + v * frames * featureSize, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+                accumulateMoments(
+                    all.baseAddress! + v * frames * featureSize, rows: frames, featureSize: featureSize, sum: &sum,
+                    squares: &squares)
             }
         }
         return standardDeviation(sum: sum, squares: squares, rows: sample.count * frames)
@@ -97,15 +106,20 @@ public final class ReplicatedSource: BatchSource {
         let mine = sampler.videos(order, step: step, rank: rank)
         let stride = frames * featureSize
         videos.features.withUnsafeBufferPointer { all in
-            for (k, v) in mine.enumerated() { (buffer.pointer + k * stride).update(from: all.baseAddress! + v * stride, count: stride) }
+            for (k, v) in mine.enumerated() {
+                (buffer.pointer + k * stride).update(from: all.baseAddress! + v * stride, count: stride)
+            }
         }
         if let augmented {
             let a = augmentedCopies * stride
             augmented.withUnsafeBufferPointer { all in
-                for (k, v) in mine.enumerated() { (augmentedBuffer.pointer + k * a).update(from: all.baseAddress! + v * a, count: a) }
+                for (k, v) in mine.enumerated() {
+                    (augmentedBuffer.pointer + k * a).update(from: all.baseAddress! + v * a, count: a)
+                }
             }
         }
-        return TrainingBatch(videos: mine, features: UnsafePointer(buffer.pointer),
-                             augmented: augmented == nil ? nil : UnsafePointer(augmentedBuffer.pointer))
+        return TrainingBatch(
+            videos: mine, features: UnsafePointer(buffer.pointer),
+            augmented: augmented == nil ? nil : UnsafePointer(augmentedBuffer.pointer))
     }
 }

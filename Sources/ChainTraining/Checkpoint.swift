@@ -32,10 +32,13 @@ public struct Checkpoint: Sendable {
         /// The resolved run config (YAML), so tools can rebuild the model from the checkpoint alone.
         public var config: String?
 
-        public init(position: DistributedSampler.Position, globalStep: Int, adamStep: Int, worldSize: Int, seed: UInt64,
-                    randomStates: [[UInt64]], settings: [String: String], parameterCount: Int) {
+        public init(
+            position: DistributedSampler.Position, globalStep: Int, adamStep: Int, worldSize: Int, seed: UInt64,
+            randomStates: [[UInt64]], settings: [String: String], parameterCount: Int
+        ) {
             self.position = position; self.globalStep = globalStep; self.adamStep = adamStep; self.worldSize = worldSize
-            self.seed = seed; self.randomStates = randomStates; self.settings = settings; self.parameterCount = parameterCount
+            self.seed = seed; self.randomStates = randomStates; self.settings = settings;
+            self.parameterCount = parameterCount
             created = ISO8601DateFormatter().string(from: Date())
         }
     }
@@ -49,7 +52,8 @@ public struct Checkpoint: Sendable {
 
     public init(metadata: Metadata, parameters: [Float], firstMoment: [Float], secondMoment: [Float]) {
         precondition(parameters.count == firstMoment.count && parameters.count == secondMoment.count)
-        self.metadata = metadata; self.parameters = parameters; self.firstMoment = firstMoment; self.secondMoment = secondMoment
+        self.metadata = metadata; self.parameters = parameters; self.firstMoment = firstMoment;
+        self.secondMoment = secondMoment
     }
 
     /// CRC-32 of the three buffers and the metadata text.
@@ -58,7 +62,7 @@ public struct Checkpoint: Sendable {
         for b in buffers {
             b.withUnsafeBytes { raw in
                 var offset = 0
-                while offset < raw.count {   // zlib takes 32-bit lengths
+                while offset < raw.count {  // zlib takes 32-bit lengths
                     let n = min(raw.count - offset, 1 << 30)
                     crc = crc32(crc, raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset, uInt(n))
                     offset += n
@@ -91,7 +95,9 @@ public struct Checkpoint: Sendable {
             try file.flush()
             file.close()
             try Self.fsync(temporary)
-            if rename(temporary, path) != 0 { throw CheckpointError("\(path): cannot rename the finished checkpoint into place (errno \(errno))") }
+            if rename(temporary, path) != 0 {
+                throw CheckpointError("\(path): cannot rename the finished checkpoint into place (errno \(errno))")
+            }
             try Self.fsync((path as NSString).deletingLastPathComponent)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
@@ -111,16 +117,24 @@ public struct Checkpoint: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError("\(path): no such checkpoint") }
         do {
             let file = try HDF5File(path: path)
-            guard (try? file.attributes.string("format")) == format else { throw CheckpointError("\(path): not a CHAIN checkpoint (\(format))") }
+            guard (try? file.attributes.string("format")) == format else {
+                throw CheckpointError("\(path): not a CHAIN checkpoint (\(format))")
+            }
             let text = try file.attributes.string("metadata")
             let stored = UInt32(truncatingIfNeeded: try file.attributes.integer("crc32"))
-            let buffers = try ["parameters", "adam_first_moment", "adam_second_moment"].map { try file.dataset($0).readFloats() }
-            guard checksum(buffers, text) == stored else { throw CheckpointError("\(path): checksum mismatch (the file is damaged)") }
+            let buffers = try ["parameters", "adam_first_moment", "adam_second_moment"].map {
+                try file.dataset($0).readFloats()
+            }
+            guard checksum(buffers, text) == stored else {
+                throw CheckpointError("\(path): checksum mismatch (the file is damaged)")
+            }
             let metadata = try JSONDecoder().decode(Metadata.self, from: Data(text.utf8))
             guard buffers.allSatisfy({ $0.count == metadata.parameterCount }) else {
-                throw CheckpointError("\(path): buffer sizes do not match the \(metadata.parameterCount) parameters it records")
+                throw CheckpointError(
+                    "\(path): buffer sizes do not match the \(metadata.parameterCount) parameters it records")
             }
-            return Checkpoint(metadata: metadata, parameters: buffers[0], firstMoment: buffers[1], secondMoment: buffers[2])
+            return Checkpoint(
+                metadata: metadata, parameters: buffers[0], firstMoment: buffers[1], secondMoment: buffers[2])
         } catch let error as CheckpointError {
             throw error
         } catch {

@@ -45,8 +45,10 @@ public final class CheckpointManager {
     let stop: StopRequest
     let log: (String) -> Void
 
-    public init(directory: String, every: Int, keep: Int, settings: [String: String], mustMatch: Set<String>,
-                comm: Communicator, stop: StopRequest, log: @escaping (String) -> Void) {
+    public init(
+        directory: String, every: Int, keep: Int, settings: [String: String], mustMatch: Set<String>,
+        comm: Communicator, stop: StopRequest, log: @escaping (String) -> Void
+    ) {
         self.directory = directory; self.every = every; self.keep = keep; self.settings = settings
         self.mustMatch = mustMatch; self.comm = comm; self.stop = stop; self.log = log
     }
@@ -58,8 +60,9 @@ public final class CheckpointManager {
             switch resume {
             case .none:
                 if let existing = Checkpoint.list(in: directory).first {
-                    throw CheckpointError("\(directory) already holds checkpoints (newest: \((existing as NSString).lastPathComponent)); "
-                                    + "pass --resume auto to continue that run, or choose another --run-dir")
+                    throw CheckpointError(
+                        "\(directory) already holds checkpoints (newest: \((existing as NSString).lastPathComponent)); "
+                            + "pass --resume auto to continue that run, or choose another --run-dir")
                 }
             case .auto:
                 found = Checkpoint.newestValid(in: directory) { log("  skipping damaged checkpoint: \($0)") }
@@ -77,15 +80,19 @@ public final class CheckpointManager {
         }
         let position = try trainer.restore(found)
         if comm.isRoot, let m = found?.metadata {
-            log("  resumed from step \(m.globalStep) (\(position)), written \(m.created) by \(m.worldSize) rank(s)"
-                + (m.worldSize != comm.size ? "; now \(comm.size) rank(s): same global batches and data order, other dropout masks" : ""))
+            log(
+                "  resumed from step \(m.globalStep) (\(position)), written \(m.created) by \(m.worldSize) rank(s)"
+                    + (m.worldSize != comm.size
+                        ? "; now \(comm.size) rank(s): same global batches and data order, other dropout masks" : ""))
         }
         return position
     }
 
     /// Refuses a checkpoint whose settings would not continue the same run.
     func check(_ c: Checkpoint) throws {
-        if let mismatch = Self.mismatch(stored: c.metadata.settings, current: settings, keys: mustMatch) { throw CheckpointError(mismatch) }
+        if let mismatch = Self.mismatch(stored: c.metadata.settings, current: settings, keys: mustMatch) {
+            throw CheckpointError(mismatch)
+        }
     }
 
     /// The first of `keys` whose stored value differs from this run's, described; nil if all
@@ -95,7 +102,8 @@ public final class CheckpointManager {
         for key in keys.sorted() {
             let old = stored[key] ?? RunConfig.valuesBeforeKeysExisted[key]
             if old != current[key] {
-                return "the checkpoint was made with \(key) = \(old ?? "unset"); this run has \(current[key] ?? "unset")"
+                return
+                    "the checkpoint was made with \(key) = \(old ?? "unset"); this run has \(current[key] ?? "unset")"
             }
         }
         return nil
@@ -112,8 +120,11 @@ public final class CheckpointManager {
         try save(trainer, event)
         if signal != 0 || limit {
             if comm.isRoot {
-                log("  " + (signal != 0 ? "\(StopRequest.name(signal)) received" : "step limit \(stopAfterStep!) reached")
-                    + ": checkpoint written at step \(event.globalStep) (\(event.next)); resume with --resume auto")
+                log(
+                    "  "
+                        + (signal != 0
+                            ? "\(StopRequest.name(signal)) received" : "step limit \(stopAfterStep!) reached")
+                        + ": checkpoint written at step \(event.globalStep) (\(event.next)); resume with --resume auto")
             }
             return .stop
         }

@@ -26,13 +26,16 @@ public struct DistributedEncoder {
     /// encodes the contiguous share r of the file) and gathered: every rank gets all codes.
     /// Collective; a read error on any rank is thrown on every rank.
     /// `progress(done, share)` is called on every rank after each batch of its own share.
-    public func encodeDistributed(_ file: FeatureFile, batchSize: Int = 64,
-                                  progress: ((_ done: Int, _ share: Int) -> Void)? = nil) throws -> PackedCodes {
+    public func encodeDistributed(
+        _ file: FeatureFile, batchSize: Int = 64,
+        progress: ((_ done: Int, _ share: Int) -> Void)? = nil
+    ) throws -> PackedCodes {
         let bits = model.config.bits
         let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
         var mine = [Float](repeating: 0, count: max(1, share.count * bits))
-        try comm.everyRank({ try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) },
-                           elsewhere: RemoteRankError("\(file.path): another rank could not encode its share"))
+        try comm.everyRank(
+            { try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) },
+            elsewhere: RemoteRankError("\(file.path): another rank could not encode its share"))
         let counts = (0..<comm.size).map {
             ShardedSource.shard(rank: $0, worldSize: comm.size, count: file.count).count * bits
         }
@@ -46,12 +49,15 @@ public struct DistributedEncoder {
     }
 
     /// Codes (±1 floats) of `videos` of `file`, `batchSize` at a time.
-    func encode(_ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float],
-                progress: ((Int, Int) -> Void)? = nil) throws {
+    func encode(
+        _ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float],
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws {
         let bits = model.config.bits
         guard !videos.isEmpty else { return }
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: file.frames, workers: workers,
-                                           views: min(views, file.frames))
+        let encoding = CHAINModel.Encoding(
+            model, maxBatch: batchSize, frames: file.frames, workers: workers,
+            views: min(views, file.frames))
         let buffer = Tensor(shape: [min(batchSize, videos.count), file.frames * file.featureSize])
         try codes.withUnsafeMutableBufferPointer { out in
             var first = videos.lowerBound
@@ -59,7 +65,8 @@ public struct DistributedEncoder {
                 let n = min(batchSize, videos.upperBound - first)
                 try file.read(first: first, count: n, into: buffer.pointer)
                 try file.checkFinite(buffer.pointer, videos: Array(first..<(first + n)))
-                model.encode(buffer.pointer, batch: n, encoding, codes: out.baseAddress! + (first - videos.lowerBound) * bits)
+                model.encode(
+                    buffer.pointer, batch: n, encoding, codes: out.baseAddress! + (first - videos.lowerBound) * bits)
                 first += n
                 progress?(first - videos.lowerBound, videos.count)
             }
@@ -70,15 +77,18 @@ public struct DistributedEncoder {
     public func encode(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
         var codes = [Float](repeating: 0, count: max(1, file.count * model.config.bits))
         try encode(file, videos: 0..<file.count, batchSize: batchSize, into: &codes)
-        return codes.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: model.config.bits) }
+        return codes.withUnsafeBufferPointer {
+            PackedCodes(values: $0.baseAddress!, count: file.count, bits: model.config.bits)
+        }
     }
 
     /// Binary codes of every video of `data`, encoded as `views` interleaved sequences
     /// (default: this encoder's).
     public func encode(_ data: VideoSet, batchSize: Int = 64, views: Int? = nil) -> PackedCodes {
         let bits = model.config.bits
-        let encoding = CHAINModel.Encoding(model, maxBatch: batchSize, frames: data.frames, workers: workers,
-                                           views: min(views ?? self.views, data.frames))
+        let encoding = CHAINModel.Encoding(
+            model, maxBatch: batchSize, frames: data.frames, workers: workers,
+            views: min(views ?? self.views, data.frames))
         var codes = [Float](repeating: 0, count: data.count * bits)
         let stride = data.frames * data.featureSize
         data.features.withUnsafeBufferPointer { all in
@@ -86,7 +96,8 @@ public struct DistributedEncoder {
                 var first = 0
                 while first < data.count {
                     let n = min(batchSize, data.count - first)
-                    model.encode(all.baseAddress! + first * stride, batch: n, encoding, codes: out.baseAddress! + first * bits)
+                    model.encode(
+                        all.baseAddress! + first * stride, batch: n, encoding, codes: out.baseAddress! + first * bits)
                     first += n
                 }
             }
@@ -95,8 +106,11 @@ public struct DistributedEncoder {
     }
 
     /// mAP of `queries` against `database` (both need labels).
-    public func evaluate(queries: VideoSet, database: VideoSet, topK: [Int], views: Int? = nil) -> RetrievalEvaluation.Result {
-        RetrievalEvaluation.evaluate(queries: encode(queries, views: views), database: encode(database, views: views),
-                                     queryLabels: queries.labels!, databaseLabels: database.labels!, topK: topK)
+    public func evaluate(
+        queries: VideoSet, database: VideoSet, topK: [Int], views: Int? = nil
+    ) -> RetrievalEvaluation.Result {
+        RetrievalEvaluation.evaluate(
+            queries: encode(queries, views: views), database: encode(database, views: views),
+            queryLabels: queries.labels!, databaseLabels: database.labels!, topK: topK)
     }
 }

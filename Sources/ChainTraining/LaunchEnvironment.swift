@@ -14,7 +14,9 @@ public struct LaunchEnvironment: Sendable {
         localRank = first(["OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "PMIX_LOCAL_RANK"])
         localSize = first(["OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "PMIX_LOCAL_SIZE"])
         host = ProcessInfo.processInfo.hostName
-        job = environment["SLURM_JOB_ID"].map { id in environment["SLURM_RESTART_COUNT"].map { "\(id) (restart \($0))" } ?? id }
+        job = environment["SLURM_JOB_ID"].map { id in
+            environment["SLURM_RESTART_COUNT"].map { "\(id) (restart \($0))" } ?? id
+        }
     }
 
     /// Ranks sharing this node's memory: the launcher's local size, else the whole world.
@@ -23,7 +25,8 @@ public struct LaunchEnvironment: Sendable {
     /// Compute threads for one rank: `requested` when positive, else this node's cores
     /// divided by its ranks (at least 1). `training.threads: 0` resolves through this.
     public func computeThreads(requested: Int, worldSize: Int) -> Int {
-        requested > 0 ? requested : max(1, ProcessInfo.processInfo.activeProcessorCount / ranksPerNode(worldSize: worldSize))
+        requested > 0
+            ? requested : max(1, ProcessInfo.processInfo.activeProcessorCount / ranksPerNode(worldSize: worldSize))
     }
 
     public var description: String {

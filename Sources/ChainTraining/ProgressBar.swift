@@ -12,7 +12,8 @@ public final class ProgressBar {
     private var shown = false
 
     public init(total: Int, first: Int, epochs: Int, stepsPerEpoch: Int, batch: Int, enabled: Bool) {
-        self.total = total; self.first = first; self.epochs = epochs; self.stepsPerEpoch = stepsPerEpoch; self.batch = batch
+        self.total = total; self.first = first; self.epochs = epochs; self.stepsPerEpoch = stepsPerEpoch;
+        self.batch = batch
         live = enabled && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
@@ -22,9 +23,12 @@ public final class ProgressBar {
         let perStep = elapsed / Double(steps), remaining = perStep * Double(total - done)
         let width = 24, filled = Int(Double(width) * Double(done) / Double(max(total, 1)))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let eta = remaining >= 3600 ? String(format: "%dh%02dm", Int(remaining) / 3600, Int(remaining) % 3600 / 60)
+        let eta =
+            remaining >= 3600
+            ? String(format: "%dh%02dm", Int(remaining) / 3600, Int(remaining) % 3600 / 60)
             : String(format: "%dm%02ds", Int(remaining) / 60, Int(remaining) % 60)
-        let line = "  \(bar) epoch \(epoch)/\(epochs)  step \(done)/\(total)  "
+        let line =
+            "  \(bar) epoch \(epoch)/\(epochs)  step \(done)/\(total)  "
             + String(format: "loss %.4f  %.0f videos/s  ETA ", loss, Double(batch) / perStep) + eta
         FileHandle.standardOutput.write(Data(("\r" + line + "\u{1B}[K").utf8))
         shown = true

@@ -19,7 +19,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var headSize = 0
         public var ffn = 1024
         public var dropout: Double = 0.1
-        enum CodingKeys: String, CodingKey { case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout }
+        enum CodingKeys: String, CodingKey {
+            case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout
+        }
     }
 
     public struct Views: Codable, Equatable, Sendable {
@@ -62,7 +64,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var maskRatio: Double = 0.5
         /// γ, the weight of the masked-frame reconstruction.
         public var reconstructionWeight: Double = 1
-        enum CodingKeys: String, CodingKey { case maskRatio = "mask_ratio", reconstructionWeight = "reconstruction_weight" }
+        enum CodingKeys: String, CodingKey {
+            case maskRatio = "mask_ratio", reconstructionWeight = "reconstruction_weight"
+        }
     }
 
     public struct Training: Codable, Equatable, Sendable {
@@ -106,7 +110,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Encode each video as this many interleaved sequences of ⌊T/views⌋ frames (1: one
         /// sequence of all frames).
         public var views = 1
-        enum CodingKeys: String, CodingKey { case every, topK = "top_k", validation, pcaBaseline = "pca_baseline", views }
+        enum CodingKeys: String, CodingKey {
+            case every, topK = "top_k", validation, pcaBaseline = "pca_baseline", views
+        }
     }
 
     /// Run name: the run folder is runs/<name> (empty: the dataset's name).
@@ -140,7 +146,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// ("section.key=value", values in YAML syntax). `source` names the file in errors.
     public static func resolve(path: String?, overrides: [String]) throws -> RunConfig {
         guard let path else { return try resolve(text: nil, source: "defaults", folder: nil, overrides: overrides) }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw ConfigError("\(path): no such file (or not UTF-8 text)")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -155,12 +162,18 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if let text {
             let document: Any?
             do { document = try Yams.load(yaml: text) } catch {
-                throw ConfigError("\(source): not valid YAML (\("\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")))")
+                throw ConfigError(
+                    "\(source): not valid YAML "
+                        + "(\("\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")))"
+                )
             }
-            guard let mapping = document as? [String: Any] else { throw ConfigError("\(source): expected a mapping of run settings") }
+            guard let mapping = document as? [String: Any] else {
+                throw ConfigError("\(source): expected a mapping of run settings")
+            }
             try merge(mapping, into: &tree, schema: schema, prefix: "", source: source)
             // A relative dataset path is relative to the run config's folder.
-            if let folder, let dataset = mapping["dataset"] as? String, dataset != "synthetic", !dataset.hasPrefix("/") {
+            if let folder, let dataset = mapping["dataset"] as? String, dataset != "synthetic", !dataset.hasPrefix("/")
+            {
                 tree["dataset"] = folder.appendingPathComponent(dataset).standardizedFileURL.path
             }
         }
@@ -183,14 +196,22 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
     }
 
-    static func merge(_ user: [String: Any], into tree: inout [String: Any], schema: [String: Any], prefix: String, source: String) throws {
+    static func merge(
+        _ user: [String: Any], into tree: inout [String: Any], schema: [String: Any], prefix: String, source: String
+    ) throws {
         for (key, value) in user.sorted(by: { $0.key < $1.key }) {
             let full = prefix.isEmpty ? key : "\(prefix).\(key)"
             guard let expected = schema[key] else {
-                throw ConfigError("\(source): unknown key '\(full)' (valid: \(schema.keys.sorted().joined(separator: ", ")))")
+                throw ConfigError(
+                    "\(source): unknown key '\(full)' (valid: \(schema.keys.sorted().joined(separator: ", ")))")
             }
             if let section = expected as? [String: Any] {
-                guard let values = value as? [String: Any] else { throw ConfigError("\(source): '\(full)' must be a mapping (keys: \(section.keys.sorted().joined(separator: ", ")))") }
+                guard let values = value as? [String: Any] else {
+                    throw ConfigError(
+                        "\(source): '\(full)' must be a mapping (keys: "
+                            + "\(section.keys.sorted().joined(separator: ", ")))"
+                    )
+                }
                 var sub = tree[key] as? [String: Any] ?? section
                 try merge(values, into: &sub, schema: section, prefix: full, source: source)
                 tree[key] = sub
@@ -235,23 +256,31 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         guard ok else {
             let want = expected is [Any] ? "a list of integers" : kind(expected)
-            throw ConfigError("\(source.map { "\($0): " } ?? "")'\(key)' must be \(want) (got \(kind(value)) '\(value)')")
+            throw ConfigError(
+                "\(source.map { "\($0): " } ?? "")'\(key)' must be \(want) (got \(kind(value)) '\(value)')")
         }
     }
 
-    static func set(_ path: [String], _ value: Any, in tree: inout [String: Any], schema: [String: Any], fullKey: String) throws {
+    static func set(
+        _ path: [String], _ value: Any, in tree: inout [String: Any], schema: [String: Any], fullKey: String
+    ) throws {
         guard let head = path.first, let expected = schema[head] else {
             throw ConfigError("unknown key '\(fullKey)' (valid here: \(schema.keys.sorted().joined(separator: ", ")))")
         }
         if path.count == 1 {
             if let section = expected as? [String: Any] {
-                throw ConfigError("'\(fullKey)' is a section; set one of its keys: \(section.keys.sorted().map { "\(fullKey).\($0)" }.joined(separator: ", "))")
+                throw ConfigError(
+                    "'\(fullKey)' is a section; set one of its keys: "
+                        + "\(section.keys.sorted().map { "\(fullKey).\($0)" }.joined(separator: ", "))"
+                )
             }
             try checkType(value, like: expected, key: fullKey, source: nil)
             tree[head] = value
             return
         }
-        guard let section = expected as? [String: Any] else { throw ConfigError("unknown key '\(fullKey)': '\(head)' has no sub-keys") }
+        guard let section = expected as? [String: Any] else {
+            throw ConfigError("unknown key '\(fullKey)': '\(head)' has no sub-keys")
+        }
         var sub = tree[head] as? [String: Any] ?? section
         try set(Array(path.dropFirst()), value, in: &sub, schema: section, fullKey: fullKey)
         tree[head] = sub
@@ -261,31 +290,51 @@ public struct RunConfig: Codable, Equatable, Sendable {
     func check() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigError(message) } }
         try require(model.bits > 0 && model.bits <= 4096, "model.bits must be in 1...4096 (got \(model.bits))")
-        try require(model.width > 0 && model.layers > 0 && model.heads > 0 && model.ffn > 0,
-                    "model.width, model.layers, model.heads and model.ffn must be positive")
-        try require(model.headSize > 0 || model.width % model.heads == 0,
-                    "model.width \(model.width) is not divisible by model.heads \(model.heads); set model.head_size")
+        try require(
+            model.width > 0 && model.layers > 0 && model.heads > 0 && model.ffn > 0,
+            "model.width, model.layers, model.heads and model.ffn must be positive")
+        try require(
+            model.headSize > 0 || model.width % model.heads == 0,
+            "model.width \(model.width) is not divisible by model.heads \(model.heads); set model.head_size")
         try require(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1) (got \(model.dropout))")
         try require(views.frames >= 1, "views.frames must be positive (got \(views.frames))")
         try require(views.minSpan > 0 && views.minSpan <= 1, "views.min_span must be in (0, 1] (got \(views.minSpan))")
-        try require(views.maskRatio >= 0 && views.maskRatio < 1, "views.mask_ratio must be in [0, 1) (got \(views.maskRatio))")
-        try require(objectives.temperature > 0, "objectives.temperature must be positive (got \(objectives.temperature))")
-        try require(objectives.debias >= 0 && objectives.debias < 1, "objectives.debias must be in [0, 1) (got \(objectives.debias))")
-        try require(objectives.sceneViews == 1 || objectives.sceneViews == 2, "objectives.scene_views must be 1 or 2 (got \(objectives.sceneViews))")
-        try require(objectives.contrastiveWeight >= 0 && objectives.orderWeight >= 0 && objectives.sceneWeight >= 0,
-                    "objective weights must be non-negative")
-        try require(conmh.maskRatio >= 0 && conmh.maskRatio < 1, "conmh.mask_ratio must be in [0, 1) (got \(conmh.maskRatio))")
-        try require(objectives.reconstructionWeight >= 0 && conmh.reconstructionWeight >= 0, "reconstruction weights must be non-negative")
+        try require(
+            views.maskRatio >= 0 && views.maskRatio < 1, "views.mask_ratio must be in [0, 1) (got \(views.maskRatio))")
+        try require(
+            objectives.temperature > 0, "objectives.temperature must be positive (got \(objectives.temperature))")
+        try require(
+            objectives.debias >= 0 && objectives.debias < 1,
+            "objectives.debias must be in [0, 1) (got \(objectives.debias))")
+        try require(
+            objectives.sceneViews == 1 || objectives.sceneViews == 2,
+            "objectives.scene_views must be 1 or 2 (got \(objectives.sceneViews))")
+        try require(
+            objectives.contrastiveWeight >= 0 && objectives.orderWeight >= 0 && objectives.sceneWeight >= 0,
+            "objective weights must be non-negative")
+        try require(
+            conmh.maskRatio >= 0 && conmh.maskRatio < 1, "conmh.mask_ratio must be in [0, 1) (got \(conmh.maskRatio))")
+        try require(
+            objectives.reconstructionWeight >= 0 && conmh.reconstructionWeight >= 0,
+            "reconstruction weights must be non-negative")
         try require(training.epochs >= 1, "training.epochs must be positive (got \(training.epochs))")
         try require(training.batch >= 1, "training.batch must be positive (got \(training.batch))")
         try require(training.lr > 0, "training.lr must be positive (got \(training.lr))")
-        try require(training.weightDecay >= 0, "training.weight_decay must be non-negative (got \(training.weightDecay))")
-        try require(training.gradientClip >= 0 && training.gradientBucket >= 0, "training.gradient_clip and training.gradient_bucket must be non-negative")
+        try require(
+            training.weightDecay >= 0, "training.weight_decay must be non-negative (got \(training.weightDecay))")
+        try require(
+            training.gradientClip >= 0 && training.gradientBucket >= 0,
+            "training.gradient_clip and training.gradient_bucket must be non-negative")
         try require(training.threads >= 0, "training.threads must be ≥ 0 (0: automatic)")
         try require(evaluation.views >= 1, "evaluation.views must be ≥ 1")
-        try require(checkpoints.every >= 0 && checkpoints.keep >= 1, "checkpoints.every must be ≥ 0 and checkpoints.keep ≥ 1")
-        try require(evaluation.every >= 0 && evaluation.validation >= 0, "evaluation.every and evaluation.validation must be non-negative")
-        try require(!evaluation.topK.isEmpty && evaluation.topK.allSatisfy { $0 > 0 }, "evaluation.top_k must be a non-empty list of positive numbers")
+        try require(
+            checkpoints.every >= 0 && checkpoints.keep >= 1, "checkpoints.every must be ≥ 0 and checkpoints.keep ≥ 1")
+        try require(
+            evaluation.every >= 0 && evaluation.validation >= 0,
+            "evaluation.every and evaluation.validation must be non-negative")
+        try require(
+            !evaluation.topK.isEmpty && evaluation.topK.allSatisfy { $0 > 0 },
+            "evaluation.top_k must be a non-empty list of positive numbers")
     }
 
     /// The model and objectives for data of `frames` × `featureSize` (the one place settings
@@ -294,13 +343,15 @@ public struct RunConfig: Codable, Equatable, Sendable {
         let headSize = model.headSize > 0 ? model.headSize : model.width / model.heads
         var c: CHAINConfig
         if model.mode == .conmh {
-            c = CHAINConfig.conmh(featureSize: featureSize, frames: frames, bits: model.bits, modelSize: model.width,
-                                  layers: model.layers, heads: model.heads, headSize: headSize, ffnSize: model.ffn)
+            c = CHAINConfig.conmh(
+                featureSize: featureSize, frames: frames, bits: model.bits, modelSize: model.width,
+                layers: model.layers, heads: model.heads, headSize: headSize, ffnSize: model.ffn)
             c.reconstructionWeight = Float(conmh.reconstructionWeight)
             c.conmh.maskRatio = Float(conmh.maskRatio)
         } else {
-            c = CHAINConfig(featureSize: featureSize, maxFrames: frames, bits: model.bits, modelSize: model.width,
-                            layers: model.layers, heads: model.heads, ffnSize: model.ffn, viewFrames: views.frames)
+            c = CHAINConfig(
+                featureSize: featureSize, maxFrames: frames, bits: model.bits, modelSize: model.width,
+                layers: model.layers, heads: model.heads, ffnSize: model.ffn, viewFrames: views.frames)
             c.encoder.headSize = headSize
             c.orderWeight = Float(objectives.orderWeight)
             c.sceneWeight = Float(objectives.sceneWeight)
@@ -364,9 +415,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Settings a checkpoint must share with the run that resumes it: everything except
     /// names, loading, bucketing, checkpoint and evaluation cadence.
     public var resumeInvariantKeys: Set<String> {
-        Set(flattened.keys.filter { key in
-            !(key == "name" || key.hasPrefix("checkpoints.") || key.hasPrefix("evaluation.") || key == "training.loading"
-              || key == "training.gradient_bucket" || key == "training.threads")
-        })
+        Set(
+            flattened.keys.filter { key in
+                !(key == "name" || key.hasPrefix("checkpoints.") || key.hasPrefix("evaluation.")
+                    || key == "training.loading"
+                    || key == "training.gradient_bucket" || key == "training.threads")
+            })
     }
 }

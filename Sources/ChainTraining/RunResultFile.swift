@@ -17,8 +17,10 @@ struct RunResultFile: Codable {
 
     enum CodingKeys: String, CodingKey { case bits, mode, seconds, split, dataset, weights, map, mapAll = "map_all" }
 
-    init(_ r: RetrievalEvaluation.Result, topK: [Int], config: CHAINConfig, seconds: Double, split: String,
-         dataset: String) {
+    init(
+        _ r: RetrievalEvaluation.Result, topK: [Int], config: CHAINConfig, seconds: Double, split: String,
+        dataset: String
+    ) {
         bits = config.bits
         mode = config.mode.rawValue
         self.seconds = seconds

@@ -30,15 +30,20 @@ public final class ShardedSource: BatchSource {
     }
 
     /// Bytes of float32 memory a rank needs for a dataset of this shape (shard and buffers).
-    public static func memoryPerRank(count: Int, frames: Int, featureSize: Int, copies: Int, worldSize: Int, batch: Int) -> Int {
+    public static func memoryPerRank(
+        count: Int, frames: Int, featureSize: Int, copies: Int, worldSize: Int, batch: Int
+    ) -> Int {
         let stride = (1 + copies) * frames * featureSize
         let local = (batch + worldSize - 1) / worldSize
         return 4 * stride * ((count + worldSize - 1) / worldSize + 3 * local)
     }
 
-    public init(features file: FeatureFile, augmented copies: FeatureFile?, sampler: DistributedSampler, comm: Communicator) throws {
+    public init(
+        features file: FeatureFile, augmented copies: FeatureFile?, sampler: DistributedSampler, comm: Communicator
+    ) throws {
         if let copies, copies.count != file.count {
-            throw DataError("\(copies.path): '\(copies.key)' has \(copies.count) videos; \(file.path) has \(file.count)")
+            throw DataError(
+                "\(copies.path): '\(copies.key)' has \(copies.count) videos; \(file.path) has \(file.count)")
         }
         count = file.count; frames = file.frames; featureSize = file.featureSize
         augmentedCopies = copies?.copies ?? 0
@@ -57,17 +62,21 @@ public final class ShardedSource: BatchSource {
             let n = min(chunk, shardCount - first)
             try file.read(first: shardStart + first, count: n, into: scratch.pointer)
             try file.checkFinite(scratch.pointer, videos: Array((shardStart + first)..<(shardStart + first + n)))
-            for i in 0..<n { (shard.pointer + (first + i) * stride).update(from: scratch.pointer + i * plain, count: plain) }
+            for i in 0..<n {
+                (shard.pointer + (first + i) * stride).update(from: scratch.pointer + i * plain, count: plain)
+            }
             if let copies {
                 let a = augmentedCopies * plain
                 try copies.read(first: shardStart + first, count: n, into: scratch.pointer)
                 try copies.checkFinite(scratch.pointer, videos: Array((shardStart + first)..<(shardStart + first + n)))
-                for i in 0..<n { (shard.pointer + (first + i) * stride + plain).update(from: scratch.pointer + i * a, count: a) }
+                for i in 0..<n {
+                    (shard.pointer + (first + i) * stride + plain).update(from: scratch.pointer + i * a, count: a)
+                }
             }
             first += n
         }
         let local = (sampler.batchSize + comm.size - 1) / comm.size
-        send = Tensor(shape: [local * comm.size, stride])   // at most every video of the global batch
+        send = Tensor(shape: [local * comm.size, stride])  // at most every video of the global batch
         receive = Tensor(shape: [local, stride])
         features = Tensor(shape: [local, plain])
         augmented = Tensor(shape: [max(1, local * augmentedCopies), plain])
@@ -85,7 +94,9 @@ public final class ShardedSource: BatchSource {
         var sum = [Double](repeating: 0, count: featureSize), squares = sum
         let sample = momentSample(count: count)
         for v in sample where v >= shardStart && v < shardStart + shardCount {
-            accumulateMoments(shard.pointer + (v - shardStart) * stride, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+            accumulateMoments(
+                shard.pointer + (v - shardStart) * stride, rows: frames, featureSize: featureSize, sum: &sum,
+                squares: &squares)
         }
         sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
@@ -110,7 +121,9 @@ public final class ShardedSource: BatchSource {
         // Receive: from each rank s, the videos of my slice in s's shard, in slice order.
         let owners = slices[me].map(owner)
         let receiveCounts = (0..<w).map { s in owners.filter { $0 == s }.count * stride }
-        comm.allToAll(UnsafeBufferPointer(send.buffer), sendCounts: sendCounts, into: receive.buffer, receiveCounts: receiveCounts)
+        comm.allToAll(
+            UnsafeBufferPointer(send.buffer), sendCounts: sendCounts, into: receive.buffer, receiveCounts: receiveCounts
+        )
         // Unpack into slice order.
         var blockStart = [Int](repeating: 0, count: w)
         for s in 1..<max(w, 1) where s < w { blockStart[s] = blockStart[s - 1] + receiveCounts[s - 1] / stride }
@@ -121,10 +134,12 @@ public final class ShardedSource: BatchSource {
             taken[s] += 1
             (features.pointer + k * plain).update(from: row, count: plain)
             if augmentedCopies > 0 {
-                (augmented.pointer + k * augmentedCopies * plain).update(from: row + plain, count: augmentedCopies * plain)
+                (augmented.pointer + k * augmentedCopies * plain).update(
+                    from: row + plain, count: augmentedCopies * plain)
             }
         }
-        return TrainingBatch(videos: slices[me], features: UnsafePointer(features.pointer),
-                             augmented: augmentedCopies > 0 ? UnsafePointer(augmented.pointer) : nil)
+        return TrainingBatch(
+            videos: slices[me], features: UnsafePointer(features.pointer),
+            augmented: augmentedCopies > 0 ? UnsafePointer(augmented.pointer) : nil)
     }
 }

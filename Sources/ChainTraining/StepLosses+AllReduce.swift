@@ -4,8 +4,10 @@ import ChainModel
 extension StepLosses {
     /// The field-wise sum over all ranks (one all-reduce of nine numbers; collective).
     public func allReduced(_ comm: Communicator) -> StepLosses {
-        var values = [contrastive, order, scene, reconstruction, total, Double(orderCorrect), Double(orderFrames),
-                      Double(scenes), Double(videosWithoutScenes)]
+        var values = [
+            contrastive, order, scene, reconstruction, total, Double(orderCorrect), Double(orderFrames),
+            Double(scenes), Double(videosWithoutScenes),
+        ]
         values.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         var sum = StepLosses()
         sum.contrastive = values[0]; sum.order = values[1]; sum.scene = values[2]; sum.reconstruction = values[3]

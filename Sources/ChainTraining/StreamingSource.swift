@@ -17,9 +17,12 @@ public final class StreamingSource: BatchSource {
     private var batches: [[Int]] = []
     private var firstStep = 0
 
-    public init(features file: FeatureFile, augmented copies: FeatureFile?, sampler: DistributedSampler, comm: Communicator) throws {
+    public init(
+        features file: FeatureFile, augmented copies: FeatureFile?, sampler: DistributedSampler, comm: Communicator
+    ) throws {
         if let copies, copies.count != file.count {
-            throw DataError("\(copies.path): '\(copies.key)' has \(copies.count) videos; \(file.path) has \(file.count)")
+            throw DataError(
+                "\(copies.path): '\(copies.key)' has \(copies.count) videos; \(file.path) has \(file.count)")
         }
         self.file = file; self.copies = copies; self.sampler = sampler; self.comm = comm
     }
@@ -37,19 +40,21 @@ public final class StreamingSource: BatchSource {
         let everyone = momentSample(count: count)
         let sample = everyone.filter { range.contains($0) }
         let buffer = Tensor(shape: [1, frames * featureSize])
-        try comm.everyRank({
-            for v in sample {
-                try file.read(first: v, count: 1, into: buffer.pointer)
-                accumulateMoments(buffer.pointer, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
-            }
-        }, elsewhere: RemoteRankError("\(file.path): another rank could not read"))
+        try comm.everyRank(
+            {
+                for v in sample {
+                    try file.read(first: v, count: 1, into: buffer.pointer)
+                    accumulateMoments(
+                        buffer.pointer, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+                }
+            }, elsewhere: RemoteRankError("\(file.path): another rank could not read"))
         sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
         return standardDeviation(sum: sum, squares: squares, rows: everyone.count * frames)
     }
 
     public func startEpoch(order: [Int], firstStep: Int) throws {
-        plain = nil; augmentedStream = nil   // stops the previous epoch's readers
+        plain = nil; augmentedStream = nil  // stops the previous epoch's readers
         batches = (firstStep..<sampler.stepsPerEpoch).map { sampler.videos(order, step: $0, rank: comm.rank) }
         self.firstStep = firstStep
         plain = FeaturePrefetcher(file: file, batches: batches)

@@ -13,8 +13,10 @@ struct TestEvaluation {
     let comm: Communicator
     let log: (String) -> Void
 
-    init(dataset: DatasetConfig, labels splits: DatasetValidator.Splits, topK: [Int], comm: Communicator,
-         log: @escaping (String) -> Void) throws {
+    init(
+        dataset: DatasetConfig, labels splits: DatasetValidator.Splits, topK: [Int], comm: Communicator,
+        log: @escaping (String) -> Void
+    ) throws {
         queries = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
         database = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
         guard let q = splits.query.labels, let d = splits.database.labels else {
@@ -31,10 +33,12 @@ struct TestEvaluation {
     func evaluate(_ encoder: DistributedEncoder) throws -> RetrievalEvaluation.Result? {
         let queryCodes = try encoder.encodeDistributed(queries, progress: reporter("queries"))
         let sameFile = queries.path == database.path && queries.key == database.key
-        let databaseCodes = sameFile ? queryCodes : try encoder.encodeDistributed(database, progress: reporter("database"))
+        let databaseCodes =
+            sameFile ? queryCodes : try encoder.encodeDistributed(database, progress: reporter("database"))
         guard comm.isRoot else { return nil }
-        return RetrievalEvaluation.evaluate(queries: queryCodes, database: databaseCodes, queryLabels: queryLabels,
-                                            databaseLabels: databaseLabels, topK: topK)
+        return RetrievalEvaluation.evaluate(
+            queries: queryCodes, database: databaseCodes, queryLabels: queryLabels,
+            databaseLabels: databaseLabels, topK: topK)
     }
 
     func reporter(_ what: String) -> ((Int, Int) -> Void)? {

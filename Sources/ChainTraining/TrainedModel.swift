@@ -8,15 +8,21 @@ import Foundation
 /// run config and input shape stored in the checkpoint rebuild the network (no optimizer),
 /// rank 0 reads the file and every rank receives the parameters. Collective.
 public enum TrainedModel {
-    public static func load(checkpoint path: String, comm: Communicator) throws -> (encoder: DistributedEncoder, run: RunConfig) {
+    public static func load(
+        checkpoint path: String, comm: Communicator
+    ) throws -> (encoder: DistributedEncoder, run: RunConfig) {
         var header: [UInt8] = []
         var checkpoint: Checkpoint?
         if comm.isRoot {
             do {
                 let c = try Checkpoint.read(path: path)
                 guard let text = c.metadata.config, let frames = c.metadata.settings["data.frames"].flatMap(Int.init),
-                      let featureSize = c.metadata.settings["data.feature_size"].flatMap(Int.init) else {
-                    throw CheckpointError("\(path): the checkpoint does not record its run config and input shape (written by an older chain-train)")
+                    let featureSize = c.metadata.settings["data.feature_size"].flatMap(Int.init)
+                else {
+                    throw CheckpointError(
+                        "\(path): the checkpoint does not record its run config and input shape (written by an older "
+                            + "chain-train)"
+                    )
                 }
                 header = Array("ok\n\(frames)\n\(featureSize)\n\(text)".utf8)
                 checkpoint = c
@@ -31,12 +37,13 @@ public enum TrainedModel {
         let run = try RunConfig.parse(yaml: lines[3], source: "\(path) (stored run config)")
         let config = run.chainConfig(frames: frames, featureSize: featureSize)
         let threads = LaunchEnvironment().computeThreads(requested: run.training.threads, worldSize: comm.size)
-        BLAS.threads = 1   // the encoder's own workers are the parallelism
+        BLAS.threads = 1  // the encoder's own workers are the parallelism
         let model = CHAINModel(config: config, seed: run.training.seed)
         if let checkpoint {
             guard checkpoint.parameters.count == model.store.values.count else {
-                throw CheckpointError("\(path): the checkpoint has \(checkpoint.parameters.count) floats of parameters; "
-                                + "its run config builds \(model.store.values.count)")
+                throw CheckpointError(
+                    "\(path): the checkpoint has \(checkpoint.parameters.count) floats of parameters; "
+                        + "its run config builds \(model.store.values.count)")
             }
             checkpoint.parameters.withUnsafeBufferPointer {
                 model.store.values.pointer.update(from: $0.baseAddress!, count: $0.count)

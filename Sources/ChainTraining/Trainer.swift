@@ -42,7 +42,7 @@ public final class Trainer {
     public init(config: CHAINConfig, options: Options, comm: Communicator) {
         self.options = options
         self.comm = comm
-        BLAS.threads = 1   // the trainer's own workers (options.threads) are the parallelism
+        BLAS.threads = 1  // the trainer's own workers (options.threads) are the parallelism
         model = CHAINModel(config: config, seed: options.seed)
         comm.broadcast(model.store.values.buffer)
         optimizer = AdamW(model.store, .init(weightDecay: options.weightDecay))
@@ -79,10 +79,13 @@ public final class Trainer {
     /// Trains for `options.epochs` epochs on an in-memory set that every rank holds.
     public func train(_ data: VideoSet, report: (EpochReport) -> Void = { _ in }) {
         let sampler: DistributedSampler
-        do { sampler = try DistributedSampler(count: data.count, batchSize: options.batchSize, worldSize: comm.size, seed: options.seed) }
-        catch { preconditionFailure("\(error)") }
-        do { try train(ReplicatedSource(data, sampler: sampler, rank: comm.rank), sampler: sampler, report: report) }
-        catch { preconditionFailure("in-memory training cannot fail to read: \(error)") }
+        do {
+            sampler = try DistributedSampler(
+                count: data.count, batchSize: options.batchSize, worldSize: comm.size, seed: options.seed)
+        } catch { preconditionFailure("\(error)") }
+        do {
+            try train(ReplicatedSource(data, sampler: sampler, rank: comm.rank), sampler: sampler, report: report)
+        } catch { preconditionFailure("in-memory training cannot fail to read: \(error)") }
     }
 
     /// What the caller learns after every optimizer step, and can answer with `.stop`.
@@ -110,7 +113,8 @@ public final class Trainer {
     /// The generator of `rank` for step `step` of `epoch` (dropout masks, when no per-video
     /// stream applies). Keyed, not carried: a resumed run draws the same numbers.
     public func stepRandom(epoch: Int, step: Int, rank: Int) -> Philox {
-        Philox(seed: options.seed, stream: 2).split(UInt64(epoch)).split("dropout").split(UInt64(rank)).split(UInt64(step))
+        Philox(seed: options.seed, stream: 2).split(UInt64(epoch)).split("dropout").split(UInt64(rank)).split(
+            UInt64(step))
     }
 
     /// Trains from `position` (default: the start) to the end of epoch `options.epochs`,
@@ -119,19 +123,23 @@ public final class Trainer {
     /// may stop training there (it must decide the same on every rank). Throws only when the
     /// source cannot read or `afterStep` throws.
     @discardableResult
-    public func train(_ source: BatchSource, sampler: DistributedSampler,
-                      from position: DistributedSampler.Position = .init(epoch: 0, step: 0),
-                      report: (EpochReport) -> Void = { _ in },
-                      afterStep: (StepEvent) throws -> Decision = { _ in .proceed }) throws -> Outcome {
+    public func train(
+        _ source: BatchSource, sampler: DistributedSampler,
+        from position: DistributedSampler.Position = .init(epoch: 0, step: 0),
+        report: (EpochReport) -> Void = { _ in },
+        afterStep: (StepEvent) throws -> Decision = { _ in .proceed }
+    ) throws -> Outcome {
         let b = options.batchSize
-        precondition(sampler.batchSize == b && sampler.worldSize == comm.size && sampler.count == source.count,
-                     "the sampler does not match the trainer (batch \(sampler.batchSize), world \(sampler.worldSize))")
+        precondition(
+            sampler.batchSize == b && sampler.worldSize == comm.size && sampler.count == source.count,
+            "the sampler does not match the trainer (batch \(sampler.batchSize), world \(sampler.worldSize))")
         precondition(sampler.tail == .drop, "the trainer needs full global batches (tail .drop)")
         let local = b / comm.size
         let stepsPerEpoch = sampler.stepsPerEpoch
-        let schedule = WarmupCosineSchedule(peak: options.learningRate, floor: options.learningRate / 100,
-                                            warmupSteps: options.warmupEpochs * stepsPerEpoch,
-                                            totalSteps: options.epochs * stepsPerEpoch)
+        let schedule = WarmupCosineSchedule(
+            peak: options.learningRate, floor: options.learningRate / 100,
+            warmupSteps: options.warmupEpochs * stepsPerEpoch,
+            totalSteps: options.epochs * stepsPerEpoch)
         let step = makeTrainingStep(model: model, maxBatch: local, workers: workers)
         let std = try source.featureStandardDeviation()
         var globalStep = sampler.globalStep(position)
@@ -151,9 +159,11 @@ public final class Trainer {
                 let ids = batch.videos.map { UInt64($0) }
                 let l = std.withUnsafeBufferPointer { sd in
                     ids.withUnsafeBufferPointer {
-                        step.run(StepBatch(features: batch.features, count: local, frames: source.frames, augmented: copies,
-                                           featureStandardDeviation: sd.baseAddress!, videoIDs: $0),
-                                 rng: &rng, videoRandom: epochRandom.split(UInt64(s)), exchange: comm)
+                        step.run(
+                            StepBatch(
+                                features: batch.features, count: local, frames: source.frames, augmented: copies,
+                                featureStandardDeviation: sd.baseAddress!, videoIDs: $0),
+                            rng: &rng, videoRandom: epochRandom.split(UInt64(s)), exchange: comm)
                     }
                 }
                 allReduceGradients()
@@ -162,12 +172,15 @@ public final class Trainer {
                 optimizer.update(model.store, learningRate: lr)
                 globalStep += 1
                 sums += l
-                let event = StepEvent(epoch: epoch, step: s, next: sampler.advance(.init(epoch: epoch, step: s)),
-                                      globalStep: globalStep, endsEpoch: s == stepsPerEpoch - 1, losses: l, learningRate: lr)
+                let event = StepEvent(
+                    epoch: epoch, step: s, next: sampler.advance(.init(epoch: epoch, step: s)),
+                    globalStep: globalStep, endsEpoch: s == stepsPerEpoch - 1, losses: l, learningRate: lr)
                 if s == stepsPerEpoch - 1 {
-                    report(EpochReport(epoch: epoch + 1, sums: sums.allReduced(comm), steps: s + 1 - firstStep,
-                                       videosPerStep: b * (model.config.sceneOnBothViews ? 2 : 1),
-                                       seconds: (ContinuousClock.now - start).seconds, learningRate: lr))
+                    report(
+                        EpochReport(
+                            epoch: epoch + 1, sums: sums.allReduced(comm), steps: s + 1 - firstStep,
+                            videosPerStep: b * (model.config.sceneOnBothViews ? 2 : 1),
+                            seconds: (ContinuousClock.now - start).seconds, learningRate: lr))
                 }
                 if try afterStep(event) == .stop {
                     return event.next.epoch >= options.epochs ? .completed : .stopped(at: event.next)

@@ -29,14 +29,17 @@ struct TrainingData {
             try FeatureFile(path: dataset.path($0), key: dataset.train.augmentedKey ?? "feats", augmented: true)
         }
         sampler = try DistributedSampler(count: features.count, batchSize: batch, worldSize: comm.size, seed: seed)
-        bytesPerRankInMemory = ShardedSource.memoryPerRank(count: features.count, frames: features.frames,
-                                                           featureSize: features.featureSize,
-                                                           copies: copies?.copies ?? 0, worldSize: comm.size,
-                                                           batch: batch)
-        let budget = Int(ProcessInfo.processInfo.physicalMemory) / 2
+        bytesPerRankInMemory = ShardedSource.memoryPerRank(
+            count: features.count, frames: features.frames,
+            featureSize: features.featureSize,
+            copies: copies?.copies ?? 0, worldSize: comm.size,
+            batch: batch)
+        let budget =
+            Int(ProcessInfo.processInfo.physicalMemory) / 2
             / LaunchEnvironment().ranksPerNode(worldSize: comm.size)
         loading = requested == .auto ? (bytesPerRankInMemory <= budget ? .memory : .stream) : requested
-        source = loading == .memory
+        source =
+            loading == .memory
             ? try ShardedSource(features: features, augmented: copies, sampler: sampler, comm: comm)
             : try StreamingSource(features: features, augmented: copies, sampler: sampler, comm: comm)
     }

@@ -37,7 +37,9 @@ public final class TrainingRun {
     /// Write the final evaluation as JSON here.
     public var resultFile: String?
     /// Rank 0's console lines (default: standard output, flushed).
-    public var log: (String) -> Void = { print($0); fflush(nil) }
+    public var log: (String) -> Void = {
+        print($0); fflush(nil)
+    }
     /// Whether rank 0 shows a live progress bar on a terminal.
     public var showsProgress = true
     /// What turns signals into a stop with a checkpoint (default: SIGTERM and SIGUSR1, set
@@ -62,64 +64,81 @@ public final class TrainingRun {
         // Cheap checks on every rank (same files, so all ranks agree); values are checked as they are read.
         let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
         if run.evaluation.validation > 0 { return try startValidationSplit(comm, options: options) }
-        let data = try TrainingData(dataset: dataset, loading: run.training.loading, batch: options.batchSize,
-                                    seed: options.seed, comm: comm)
+        let data = try TrainingData(
+            dataset: dataset, loading: run.training.loading, batch: options.batchSize,
+            seed: options.seed, comm: comm)
         let config = self.config
         let trainer = Trainer(config: config, options: options, comm: comm)
         if comm.isRoot {
-            log("chain-train: \(config.mode.rawValue) · \(dataset.name) · \(data.describeVideos) · \(comm.size) rank(s) · "
-                + "\(trainer.model.store.parameterCount) parameters · \(config.bits) bits")
+            log(banner(config, videos: data.describeVideos, comm: comm, parameters: trainer.model.store.parameterCount))
             log("  launch: \(comm.size) rank(s); rank 0 on \(LaunchEnvironment().description)")
-            log("  data: \(data.describeLoading) · \(data.sampler.stepsPerEpoch) steps/epoch · evaluation: "
-                + "\(splits.query.videos) queries against \(splits.database.videos) database videos")
-            if run.evaluation.pcaBaseline { try logPCABaseline(bits: config.bits) }   // holds the splits in memory
+            log(
+                "  data: \(data.describeLoading) · \(data.sampler.stepsPerEpoch) steps/epoch · evaluation: "
+                    + "\(splits.query.videos) queries against \(splits.database.videos) database videos")
+            if run.evaluation.pcaBaseline { try logPCABaseline(bits: config.bits) }  // holds the splits in memory
         }
-        let checkpoints = CheckpointManager(directory: (directory as NSString).appendingPathComponent("checkpoints"),
-                                            every: run.checkpoints.every, keep: run.checkpoints.keep,
-                                            settings: run.flattened.merging(["data.frames": "\(dataset.frames)",
-                                                                             "data.feature_size": "\(dataset.featureSize)"]) { a, _ in a },
-                                            mustMatch: run.resumeInvariantKeys, comm: comm, stop: stop ?? StopRequest()) { [log] in log($0) }
+        let checkpoints = CheckpointManager(
+            directory: (directory as NSString).appendingPathComponent("checkpoints"),
+            every: run.checkpoints.every, keep: run.checkpoints.keep,
+            settings: run.flattened.merging([
+                "data.frames": "\(dataset.frames)",
+                "data.feature_size": "\(dataset.featureSize)",
+            ]) { a, _ in a },
+            mustMatch: run.resumeInvariantKeys, comm: comm, stop: stop ?? StopRequest()
+        ) { [log] in log($0) }
         checkpoints.stopAfterStep = stopAfterStep
         checkpoints.configText = try run.yaml()
         let position = try checkpoints.start(trainer, resume: resume)
         try saveConfig(comm)
         let evaluation = try TestEvaluation(dataset: dataset, labels: splits, topK: topK, comm: comm, log: log)
         let recorder = comm.isRoot ? try RunRecorder(directory: directory) : nil
-        let progress = ProgressBar(total: options.epochs * data.sampler.stepsPerEpoch,
-                                   first: data.sampler.globalStep(position), epochs: options.epochs,
-                                   stepsPerEpoch: data.sampler.stepsPerEpoch, batch: options.batchSize,
-                                   enabled: comm.isRoot && showsProgress)
+        let progress = ProgressBar(
+            total: options.epochs * data.sampler.stepsPerEpoch,
+            first: data.sampler.globalStep(position), epochs: options.epochs,
+            stepsPerEpoch: data.sampler.stepsPerEpoch, batch: options.batchSize,
+            enabled: comm.isRoot && showsProgress)
         let start = ContinuousClock.now
         var lastStep = start
-        let outcome = try trainer.train(data.source, sampler: data.sampler, from: position, report: { r in
-            progress.clear()
-            if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) }
-            let losses = MetricsRecord.Losses(total: r.total, contrastive: r.contrastive, order: r.order, scene: r.scene,
-                                              reconstruction: r.reconstruction)
-            recorder?.log(.epoch(epoch: r.epoch, losses: losses, orderAccuracy: r.orderAccuracy, seconds: r.seconds,
-                                 learningRate: Double(r.learningRate)))
-        }, afterStep: { event in
-            // The step's global losses (one small all-reduce) for metrics.jsonl and the progress bar.
-            let l = event.losses.allReduced(comm)
-            let now = ContinuousClock.now
-            let rate = Double(options.batchSize) / max((now - lastStep).seconds, 1e-9)
-            lastStep = now
-            let losses = MetricsRecord.Losses(total: l.total, contrastive: l.contrastive, order: l.order, scene: l.scene,
-                                              reconstruction: l.reconstruction)
-            recorder?.log(.step(step: event.globalStep, epoch: event.epoch + 1, learningRate: Double(event.learningRate),
-                                losses: losses, videosPerSecond: rate))
-            progress.step(event.globalStep, epoch: event.epoch + 1, loss: l.total)
-            let decision = try checkpoints.afterStep(trainer, event)
-            let epoch = event.epoch + 1, every = run.evaluation.every
-            if decision == .proceed, event.endsEpoch, every > 0, epoch % every == 0, epoch < options.epochs,
-               let r = try evaluation.evaluate(trainer.encoder) {
+        let outcome = try trainer.train(
+            data.source, sampler: data.sampler, from: position,
+            report: { r in
                 progress.clear()
-                log("  evaluation after epoch \(epoch): " + Self.describe(r, topK: topK))
-                try recorder?.evaluation(r, bits: config.bits, epoch: epoch, step: event.globalStep,
-                                         name: String(format: "epoch-%04d", epoch))
-            }
-            return decision
-        })
+                if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) }
+                let losses = MetricsRecord.Losses(
+                    total: r.total, contrastive: r.contrastive, order: r.order, scene: r.scene,
+                    reconstruction: r.reconstruction)
+                recorder?.log(
+                    .epoch(
+                        epoch: r.epoch, losses: losses, orderAccuracy: r.orderAccuracy, seconds: r.seconds,
+                        learningRate: Double(r.learningRate)))
+            },
+            afterStep: { event in
+                // The step's global losses (one small all-reduce) for metrics.jsonl and the progress bar.
+                let l = event.losses.allReduced(comm)
+                let now = ContinuousClock.now
+                let rate = Double(options.batchSize) / max((now - lastStep).seconds, 1e-9)
+                lastStep = now
+                let losses = MetricsRecord.Losses(
+                    total: l.total, contrastive: l.contrastive, order: l.order, scene: l.scene,
+                    reconstruction: l.reconstruction)
+                recorder?.log(
+                    .step(
+                        step: event.globalStep, epoch: event.epoch + 1, learningRate: Double(event.learningRate),
+                        losses: losses, videosPerSecond: rate))
+                progress.step(event.globalStep, epoch: event.epoch + 1, loss: l.total)
+                let decision = try checkpoints.afterStep(trainer, event)
+                let epoch = event.epoch + 1, every = run.evaluation.every
+                if decision == .proceed, event.endsEpoch, every > 0, epoch % every == 0, epoch < options.epochs,
+                    let r = try evaluation.evaluate(trainer.encoder)
+                {
+                    progress.clear()
+                    log("  evaluation after epoch \(epoch): " + Self.describe(r, topK: topK))
+                    try recorder?.evaluation(
+                        r, bits: config.bits, epoch: epoch, step: event.globalStep,
+                        name: String(format: "epoch-%04d", epoch))
+                }
+                return decision
+            })
         progress.clear()
         let seconds = (ContinuousClock.now - start).seconds
         if case .stopped = outcome { return Result(completed: false, seconds: seconds) }
@@ -134,14 +153,22 @@ public final class TrainingRun {
         try recorder.evaluation(result, bits: config.bits, epoch: options.epochs, step: steps, name: "final")
         let files = try recorder.finish(
             final: result, bits: config.bits, title: "CHAIN run \((directory as NSString).lastPathComponent)",
-            summary: ["dataset: \(dataset.name) (\(data.describeVideos)), "
-                      + "\(splits.query.videos) queries against \(splits.database.videos)",
-                      "mode \(config.mode.rawValue), \(config.bits) bits, \(trainer.model.store.parameterCount) parameters, "
-                      + "\(comm.size) rank(s)",
-                      String(format: "trained %d epochs in %.0f s this session", options.epochs, seconds)],
+            summary: [
+                "dataset: \(dataset.name) (\(data.describeVideos)), "
+                    + "\(splits.query.videos) queries against \(splits.database.videos)",
+                "mode \(config.mode.rawValue), \(config.bits) bits, \(trainer.model.store.parameterCount) parameters, "
+                    + "\(comm.size) rank(s)",
+                String(format: "trained %d epochs in %.0f s this session", options.epochs, seconds),
+            ],
             config: try run.yaml())
         log("run folder \(directory): config.yaml, metrics.jsonl, eval/, " + files.joined(separator: ", "))
         return Result(completed: true, evaluation: result, parameterChecksum: checksum, seconds: seconds)
+    }
+
+    /// The run's first line: mode, dataset, videos, ranks, parameters, bits.
+    func banner(_ config: CHAINConfig, videos: String, comm: Communicator, parameters: Int) -> String {
+        "chain-train: \(config.mode.rawValue) · \(dataset.name) · \(videos) · \(comm.size) rank(s) · "
+            + "\(parameters) parameters · \(config.bits) bits"
     }
 
     /// Saves the resolved config as RUN_DIR/config.yaml (rank 0; atomically).
@@ -159,8 +186,9 @@ public final class TrainingRun {
         if config.mode == .conmh {
             line += String(format: " (contrastive %.4f, reconstruction %.4f)", r.contrastive, r.reconstruction)
         } else {
-            line += String(format: " (contrastive %.4f, order %.4f [%.0f%%], scene %.4f [%.1f scenes/view])",
-                           r.contrastive, r.order, 100 * r.orderAccuracy, r.scene, r.scenesPerVideo)
+            line += String(
+                format: " (contrastive %.4f, order %.4f [%.0f%%], scene %.4f [%.1f scenes/view])",
+                r.contrastive, r.order, 100 * r.orderAccuracy, r.scene, r.scenesPerVideo)
         }
         return line + String(format: "  lr %.2e  %.1f s", r.learningRate, r.seconds)
     }
@@ -177,11 +205,13 @@ public final class TrainingRun {
         log(String(format: "trained in %.0f s", seconds))
         log("| bits | " + topK.map { "mAP@\($0)" }.joined(separator: " | ") + " | mAP@all |")
         log("|---|" + topK.map { _ in "---|" }.joined() + "---|")
-        log("| \(config.bits) | " + topK.map { String(format: "%.4f", result.mapAtK[$0]!) }.joined(separator: " | ")
-            + String(format: " | %.4f |", result.mapAll))
+        log(
+            "| \(config.bits) | " + topK.map { String(format: "%.4f", result.mapAtK[$0]!) }.joined(separator: " | ")
+                + String(format: " | %.4f |", result.mapAll))
         if let resultFile {
-            let summary = RunResultFile(result, topK: topK, config: config, seconds: seconds, split: split,
-                                        dataset: dataset.name)
+            let summary = RunResultFile(
+                result, topK: topK, config: config, seconds: seconds, split: split,
+                dataset: dataset.name)
             try summary.write(to: resultFile)
         }
     }
@@ -190,24 +220,32 @@ public final class TrainingRun {
     /// fixed random choice) query the others; every rank holds the training set in memory.
     func startValidationSplit(_ comm: Communicator, options: Trainer.Options) throws -> Result {
         let split = try ValidationSplit(dataset: dataset, held: run.evaluation.validation)
-        if comm.isRoot && dataset.train.augmented != nil { log("  note: augmented copies are not used with --validation") }
+        if comm.isRoot && dataset.train.augmented != nil {
+            log("  note: augmented copies are not used with --validation")
+        }
         let config = self.config
         guard split.train.featureSize == config.encoder.inputSize else {
-            throw DataError("\(dataset.path(dataset.train.features)): features are \(split.train.featureSize)-d, "
-                            + "the model expects \(config.encoder.inputSize)")
+            throw DataError(
+                "\(dataset.path(dataset.train.features)): features are \(split.train.featureSize)-d, "
+                    + "the model expects \(config.encoder.inputSize)")
         }
         let trainer = Trainer(config: config, options: options, comm: comm)
         if comm.isRoot {
-            log("chain-train: \(config.mode.rawValue) · \(dataset.name) · \(split.train.count) training videos × "
-                + "\(split.train.frames) frames × \(split.train.featureSize) · \(comm.size) rank(s) · "
-                + "\(trainer.model.store.parameterCount) parameters · \(config.bits) bits")
-            log("  evaluation: \(split.queries.count) held-out validation queries against \(split.train.count) database videos")
+            let videos =
+                "\(split.train.count) training videos × \(split.train.frames) frames × \(split.train.featureSize)"
+            log(banner(config, videos: videos, comm: comm, parameters: trainer.model.store.parameterCount))
+            log(
+                "  evaluation: \(split.queries.count) held-out validation queries against \(split.train.count) "
+                    + "database videos"
+            )
             if run.evaluation.pcaBaseline {
                 logPCABaseline(train: split.train, queries: split.queries, database: split.train, bits: config.bits)
             }
         }
         let start = ContinuousClock.now
-        trainer.train(split.train) { [log] r in if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) } }
+        trainer.train(split.train) { [log] r in
+            if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) }
+        }
         let seconds = (ContinuousClock.now - start).seconds
         let checksum = trainer.parameterChecksum()
         guard comm.isRoot else { return Result(completed: true, parameterChecksum: checksum, seconds: seconds) }
@@ -219,26 +257,32 @@ public final class TrainingRun {
     /// The PCA-sign baseline on the test split (all three splits in memory: for small sets).
     func logPCABaseline(bits: Int) throws {
         let train = try VideoSet.load(features: dataset.path(dataset.train.features), key: dataset.train.featureKey)
-        let queries = try VideoSet.load(features: dataset.path(dataset.query.features), key: dataset.query.featureKey,
-                                        labels: dataset.path(dataset.query.labels!), labelKeys: dataset.query.labelKeys)
-        let database = try VideoSet.load(features: dataset.path(dataset.database.features),
-                                         key: dataset.database.featureKey, labels: dataset.path(dataset.database.labels!),
-                                         labelKeys: dataset.database.labelKeys)
+        let queries = try VideoSet.load(
+            features: dataset.path(dataset.query.features), key: dataset.query.featureKey,
+            labels: dataset.path(dataset.query.labels!), labelKeys: dataset.query.labelKeys)
+        let database = try VideoSet.load(
+            features: dataset.path(dataset.database.features),
+            key: dataset.database.featureKey, labels: dataset.path(dataset.database.labels!),
+            labelKeys: dataset.database.labelKeys)
         logPCABaseline(train: train, queries: queries, database: database, bits: bits)
     }
 
     /// The PCA-sign baseline (fitted on the training videos) on the same queries and database.
     func logPCABaseline(train: VideoSet, queries: VideoSet, database: VideoSet, bits: Int) {
         let pca = train.features.withUnsafeBufferPointer {
-            PCASignBaseline(fit: $0.baseAddress!, videos: train.count, frames: train.frames,
-                            featureSize: train.featureSize, bits: bits)
+            PCASignBaseline(
+                fit: $0.baseAddress!, videos: train.count, frames: train.frames,
+                featureSize: train.featureSize, bits: bits)
         }
-        let q = queries.features.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: queries.count, frames: queries.frames) }
+        let q = queries.features.withUnsafeBufferPointer {
+            pca.encode($0.baseAddress!, videos: queries.count, frames: queries.frames)
+        }
         let d = database.features.withUnsafeBufferPointer {
             pca.encode($0.baseAddress!, videos: database.count, frames: database.frames)
         }
-        let r = RetrievalEvaluation.evaluate(queries: q, database: d, queryLabels: queries.labels!,
-                                             databaseLabels: database.labels!, topK: topK)
+        let r = RetrievalEvaluation.evaluate(
+            queries: q, database: d, queryLabels: queries.labels!,
+            databaseLabels: database.labels!, topK: topK)
         log("  PCA-sign baseline on the same split: " + Self.describe(r, topK: topK))
     }
 }

@@ -12,8 +12,9 @@ struct ValidationSplit {
         guard let labels = dataset.database.labels else {
             throw DataError("dataset '\(dataset.name)': --validation needs the database split's labels")
         }
-        let full = try VideoSet.load(features: dataset.path(dataset.train.features), key: dataset.train.featureKey,
-                                     labels: dataset.path(labels), labelKeys: dataset.database.labelKeys)
+        let full = try VideoSet.load(
+            features: dataset.path(dataset.train.features), key: dataset.train.featureKey,
+            labels: dataset.path(labels), labelKeys: dataset.database.labelKeys)
         guard held < full.count else {
             throw ConfigError("--validation \(held) leaves no training videos (\(full.count) in all)")
         }

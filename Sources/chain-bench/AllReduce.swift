@@ -13,7 +13,9 @@ struct AllReduce: ParsableCommand {
     func run() {
         let comm = Communicator.world()
         defer { Communicator.finalize() }
-        let count = floats > 0 ? floats : CHAINModel(config: CHAINConfig(featureSize: 4096, maxFrames: 25), seed: 1).store.values.count
+        let count =
+            floats > 0
+            ? floats : CHAINModel(config: CHAINConfig(featureSize: 4096, maxFrames: 25), seed: 1).store.values.count
         let buffer = Tensor(shape: [count])
         buffer.fill(1)
         var times: [Double] = []
@@ -30,7 +32,11 @@ struct AllReduce: ParsableCommand {
         guard comm.rank == 0 else { return }
         worst.sort()
         let median = worst[worst.count / 2]
-        print(String(format: "all-reduce of %d floats (%.1f MB) over %d ranks: median %.2f ms (slowest rank per run), %.2f GB/s algorithm bandwidth",
-                     count, Double(count * 4) / 1e6, comm.size, median * 1e3, Double(count * 4) / median / 1e9))
+        print(
+            String(
+                format:
+                    "all-reduce of %d floats (%.1f MB) over %d ranks: median %.2f ms (slowest rank per run), %.2f "
+                    + "GB/s algorithm bandwidth",
+                count, Double(count * 4) / 1e6, comm.size, median * 1e3, Double(count * 4) / median / 1e9))
     }
 }

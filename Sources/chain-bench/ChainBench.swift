@@ -20,7 +20,10 @@ struct ChainBench: ParsableCommand {
             other libraries, run both in the same command on the same machine, and unset
             OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for both (they select a slower kernel).
             """,
-        subcommands: [Encoder.self, TorchStep.self, ChainStep.self, AllReduce.self, Affinity.self, Sgemm.self, Loader.self, Retrieval.self],
+        subcommands: [
+            Encoder.self, TorchStep.self, ChainStep.self, AllReduce.self, Affinity.self, Sgemm.self, Loader.self,
+            Retrieval.self,
+        ],
         defaultSubcommand: Encoder.self)
 }
 
@@ -53,13 +56,14 @@ enum SgemmProbe {
         var best = Double.infinity
         for _ in 0..<rounds {
             let t = ContinuousClock.now
-            for _ in 0..<reps { BLAS.gemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
+            for _ in 0..<reps {
+                BLAS.gemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+            }
             best = min(best, (ContinuousClock.now - t).seconds / Double(reps))
         }
         return flops / best / 1e9
     }
 }
-
 
 /// Forward + backward of the transformer encoder (projection, positional embedding, blocks,
 /// final norm) on random frame features, against the sgemm rate measured in the same run.
@@ -81,24 +85,32 @@ struct Encoder: ParsableCommand {
     @Option(help: "Attention heads.") var heads = 8
     @Option(help: "Feed-forward width.") var ffn = 1024
     @Option(help: "Transformer blocks.") var layers = 2
-    @Option(help: "Layer-norm placement: pre or post.", transform: choice("--placement")) var placement = NormPlacement.pre
+    @Option(help: "Layer-norm placement: pre or post.", transform: choice("--placement")) var placement = NormPlacement
+        .pre
     @Option(help: "Threads.") var threads = 1
-    @Option(help: "How threads are used: workers (the batch split by sequences, one BLAS thread each) or blas (OpenBLAS threads inside each call).",
-            transform: choice("--parallel"))
+    @Option(
+        help:
+            ArgumentHelp(
+                "How threads are used: workers (the batch split by sequences, one BLAS thread each) or blas (OpenBLAS "
+                    + "threads inside each call)."),
+        transform: choice("--parallel"))
     var parallel = Parallelism.workers
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 2
 
     func validate() throws {
         guard model % heads == 0 else { throw ValidationError("--model \(model) is not divisible by --heads \(heads)") }
-        guard steps > 0, warmup >= 0, batch > 0, frames > 0 else { throw ValidationError("sizes and steps must be positive") }
+        guard steps > 0, warmup >= 0, batch > 0, frames > 0 else {
+            throw ValidationError("sizes and steps must be positive")
+        }
     }
 
     func run() {
         let workers = parallel == .workers ? threads : 1
         BLAS.threads = parallel == .workers ? 1 : threads
-        let config = EncoderConfig(inputSize: features, modelSize: model, layers: layers, heads: heads, ffnSize: ffn,
-                                   maxPositions: frames, placement: placement)
+        let config = EncoderConfig(
+            inputSize: features, modelSize: model, layers: layers, heads: heads, ffnSize: ffn,
+            maxPositions: frames, placement: placement)
         var layout = ParameterLayout()
         let encoder = TransformerEncoder("encoder", config: config, layout: &layout)
         let store = ParameterStore(layout: layout)
@@ -115,7 +127,8 @@ struct Encoder: ParsableCommand {
         func step() {
             positions.withUnsafeBufferPointer { pos in
                 store.zeroGradients()
-                encoder.forward(input.pointer, positions: pos.baseAddress!, batch: batch, acts, store, rng: &rng, training: true)
+                encoder.forward(
+                    input.pointer, positions: pos.baseAddress!, batch: batch, acts, store, rng: &rng, training: true)
                 encoder.backward(input.pointer, positions: pos.baseAddress!, dOutput: dOut.pointer, acts, store)
             }
         }
@@ -133,11 +146,18 @@ struct Encoder: ParsableCommand {
         let sgemm = SgemmProbe.rate(m: rows, n: model, k: features)
         let achieved = flop / median / 1e9
         print("OpenBLAS: \(BLAS.configuration), \(threads) threads (\(parallel))")
-        print("encoder B=\(batch) T=\(frames) F=\(features) d=\(model) heads=\(heads) ffn=\(ffn) layers=\(layers) \(placement)-LN, \(store.parameterCount) parameters")
-        print(String(format: "forward+backward: median %.1f ms (min %.1f) over %d steps | %.2f GFLOP/step | %.1f GFLOP/s",
-                     median * 1e3, best * 1e3, steps, flop / 1e9, achieved))
-        print(String(format: "sgemm %d×%d×%d in the same run: %.1f GFLOP/s → encoder at %.0f%% of the sgemm rate",
-                     rows, model, features, sgemm, 100 * achieved / sgemm))
+        print(
+            "encoder B=\(batch) T=\(frames) F=\(features) d=\(model) heads=\(heads) ffn=\(ffn) layers=\(layers) "
+                + "\(placement)-LN, \(store.parameterCount) parameters"
+        )
+        print(
+            String(
+                format: "forward+backward: median %.1f ms (min %.1f) over %d steps | %.2f GFLOP/step | %.1f GFLOP/s",
+                median * 1e3, best * 1e3, steps, flop / 1e9, achieved))
+        print(
+            String(
+                format: "sgemm %d×%d×%d in the same run: %.1f GFLOP/s → encoder at %.0f%% of the sgemm rate",
+                rows, model, features, sgemm, 100 * achieved / sgemm))
     }
 }
 
@@ -149,7 +169,8 @@ struct EncoderFLOPs {
     var blocksForward: Double {
         let n = Double(batch * frames), d = Double(config.modelSize), inner = Double(config.heads * config.headSize)
         let f = Double(config.ffnSize), t = Double(frames)
-        let perLayer = 2 * n * d * 3 * inner + 2 * n * inner * d + 2 * 2 * n * d * f
+        let perLayer =
+            2 * n * d * 3 * inner + 2 * n * inner * d + 2 * 2 * n * d * f
             + 2 * 2 * Double(batch) * Double(config.heads) * t * t * Double(config.headSize)
         return Double(config.layers) * perLayer
     }
@@ -164,7 +185,8 @@ struct EncoderFLOPs {
 /// Read throughput of the streaming loader: batches of random videos (one epoch's sampler
 /// slices, as one rank of --world-size sees them) through the double-buffered prefetcher.
 struct Loader: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure how fast training batches stream from a feature file.")
+    static let configuration = CommandConfiguration(
+        abstract: "Measure how fast training batches stream from a feature file.")
     @Argument(help: "HDF5 feature file (N × T × F).") var features: String
     @Option(help: "Dataset key.") var key = "feats"
     @Option(help: "Global batch (videos).") var batch = 64
@@ -191,14 +213,20 @@ struct Loader: ParsableCommand {
         let videos = slices.map(\.count).reduce(0, +)
         let bytes = Double(videos * file.videoStride * 4)
         print("\(file.path): \(file.count) videos × \(file.frames) × \(file.featureSize) \(file.elementType)")
-        print(String(format: "%d batches of %d random videos: %.2f s, %.0f videos/s, %.0f MB/s as float32; waited %.2f s for data (%.1f ms/step)",
-                     n, videos / n, seconds, Double(videos) / seconds, bytes / seconds / 1e6, waited, 1000 * waited / Double(n)))
+        print(
+            String(
+                format:
+                    "%d batches of %d random videos: %.2f s, %.0f videos/s, %.0f MB/s as float32; waited %.2f s for "
+                    + "data (%.1f ms/step)",
+                n, videos / n, seconds, Double(videos) / seconds, bytes / seconds / 1e6, waited,
+                1000 * waited / Double(n)))
     }
 }
 
 /// Hamming ranking and mAP at FCVID scale: random codes and labels, queries = database.
 struct Retrieval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Time mAP@K over Hamming ranking (FCVID protocol: queries = database).")
+    static let configuration = CommandConfiguration(
+        abstract: "Time mAP@K over Hamming ranking (FCVID protocol: queries = database).")
     @Option(help: "Videos (queries = database).") var videos = 45_600
     @Option(help: "Code length.") var bits = 64
     @Option(help: "Label classes.") var classes = 239
@@ -221,16 +249,24 @@ struct Retrieval: ParsableCommand {
         var result: RetrievalEvaluation.Result?
         for _ in 0..<runs {
             let t = ContinuousClock.now
-            result = RetrievalEvaluation.evaluate(queries: packed, database: packed, queryLabels: matrix, databaseLabels: matrix,
-                                                  topK: [5, 20, 40, 60, 80, 100])
+            result = RetrievalEvaluation.evaluate(
+                queries: packed, database: packed, queryLabels: matrix, databaseLabels: matrix,
+                topK: [5, 20, 40, 60, 80, 100])
             times.append((ContinuousClock.now - t).seconds)
         }
         times.sort()
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("\(videos) queries × \(videos) database × \(bits) bits, \(classes) classes (\(Int(100 * secondLabel))% with a second label), \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        print(String(format: "median %.2f s", times[times.count / 2]) + " (runs: " + times.map { String(format: "%.2f", $0) }.joined(separator: ", ")
-              + String(format: "), peak RSS %.0f MB; mAP@5 %.4f mAP@all %.4f", Double(usage.ru_maxrss) / 1024, result!.mapAtK[5]!, result!.mapAll))
+        print(
+            "\(videos) queries × \(videos) database × \(bits) bits, \(classes) classes (\(Int(100 * secondLabel))% "
+                + "with a second label), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        )
+        print(
+            String(format: "median %.2f s", times[times.count / 2]) + " (runs: "
+                + times.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+                + String(
+                    format: "), peak RSS %.0f MB; mAP@5 %.4f mAP@all %.4f", Double(usage.ru_maxrss) / 1024,
+                    result!.mapAtK[5]!, result!.mapAll))
     }
 }
 
@@ -245,10 +281,13 @@ struct TorchStep: ParsableCommand {
     @Option(help: "Frames per clip.") var frames = 25
     @Option(help: "Frame feature size.") var features = 4096
     @Option(help: "Threads.") var threads = 1
-    @Option(help: "How threads are used: workers (clips split over threads, one BLAS thread each) or blas.",
-            transform: choice("--parallel"))
+    @Option(
+        help: "How threads are used: workers (clips split over threads, one BLAS thread each) or blas.",
+        transform: choice("--parallel"))
     var parallel = Parallelism.workers
-    @Flag(inversion: .prefixedNo, help: "Project each clip's frames once for both views (view 2 is a permutation of view 1).")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Project each clip's frames once for both views (view 2 is a permutation of view 1).")
     var shareProjection = true
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 3
@@ -285,13 +324,27 @@ struct TorchStep: ParsableCommand {
         let performed = ReferenceHashNet.performedFLOPs(shape, shareProjection: shareProjection)
         BLAS.threads = threads
         let sgemm = SgemmProbe.rate(m: batch * frames, n: shape.modelSize, k: features)
-        print("OpenBLAS: \(BLAS.configuration), \(threads) threads (\(parallel)), projection \(shareProjection ? "shared by the views" : "per view")")
-        print(String(format: "B=%d T=%d D=%d threads=%d params=%.2fM | median %.1f ms/step (min %.1f) | %.1f clips/s | loss %.3f",
-                     batch, frames, features, threads, Double(net.store.parameterCount) / 1e6, median * 1e3, best * 1e3,
-                     Double(batch) / median, loss))
-        print(String(format: "torch's analytic count %.1f GFLOP/step → %.1f GFLOP/s (%.0f%% of sgemm); performed %.1f GFLOP/step → %.1f GFLOP/s (%.0f%%)",
-                     torchFlop / 1e9, torchFlop / median / 1e9, 100 * torchFlop / median / 1e9 / sgemm,
-                     performed / 1e9, performed / median / 1e9, 100 * performed / median / 1e9 / sgemm))
-        print(String(format: "sgemm %d×%d×%d in the same run: %.1f GFLOP/s", batch * frames, shape.modelSize, features, sgemm))
+        print(
+            "OpenBLAS: \(BLAS.configuration), \(threads) threads (\(parallel)), projection "
+                + "\(shareProjection ? "shared by the views" : "per view")"
+        )
+        print(
+            String(
+                format:
+                    "B=%d T=%d D=%d threads=%d params=%.2fM | median %.1f ms/step (min %.1f) | %.1f clips/s | loss "
+                    + "%.3f",
+                batch, frames, features, threads, Double(net.store.parameterCount) / 1e6, median * 1e3, best * 1e3,
+                Double(batch) / median, loss))
+        print(
+            String(
+                format:
+                    "torch's analytic count %.1f GFLOP/step → %.1f GFLOP/s (%.0f%% of sgemm); performed %.1f "
+                    + "GFLOP/step → %.1f GFLOP/s (%.0f%%)",
+                torchFlop / 1e9, torchFlop / median / 1e9, 100 * torchFlop / median / 1e9 / sgemm,
+                performed / 1e9, performed / median / 1e9, 100 * performed / median / 1e9 / sgemm))
+        print(
+            String(
+                format: "sgemm %d×%d×%d in the same run: %.1f GFLOP/s", batch * frames, shape.modelSize, features, sgemm
+            ))
     }
 }

@@ -20,7 +20,8 @@ struct ChainStep: ParsableCommand {
     @Option(help: "Code length.") var bits = 64
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Frames per view (L).") var viewFrames = 12
-    @Option(help: "β, the scene-change weight (the default config has 0; the breakdown turns it on).") var sceneWeight: Float = 1
+    @Option(help: "β, the scene-change weight (the default config has 0; the breakdown turns it on).")
+    var sceneWeight: Float = 1
     @Option(help: "α, the frame-order weight.") var orderWeight: Float = 1
     @Option(help: "Compute threads per rank.") var threads = 1
     @Option(help: "Timed steps.") var steps = 10
@@ -36,7 +37,8 @@ struct ChainStep: ParsableCommand {
         let comm = Communicator.world()
         defer { Communicator.finalize() }
         BLAS.threads = 1
-        var config = CHAINConfig(featureSize: features, maxFrames: frames, bits: bits, layers: layers, viewFrames: viewFrames)
+        var config = CHAINConfig(
+            featureSize: features, maxFrames: frames, bits: bits, layers: layers, viewFrames: viewFrames)
         config.sceneWeight = sceneWeight
         config.orderWeight = orderWeight
         let model = CHAINModel(config: config, seed: 1)
@@ -68,16 +70,22 @@ struct ChainStep: ParsableCommand {
         let median = times[times.count / 2]
         guard comm.rank == 0 else { return }
         let global = batch * comm.size
-        print("CHAIN step: \(comm.size) rank(s) × \(batch) videos (global batch \(global)), T=\(frames), F=\(features), L=\(viewFrames), "
-              + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), \(threads) thread(s) per rank, "
-              + "\(model.store.parameterCount) parameters")
-        print(String(format: "median %.1f ms/step (min %.1f) | %.1f videos/s", median * 1e3, times[0] * 1e3, Double(global) / median))
+        print(
+            "CHAIN step: \(comm.size) rank(s) × \(batch) videos (global batch \(global)), T=\(frames), "
+                + "F=\(features), L=\(viewFrames), "
+                + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), \(threads) thread(s) per rank, "
+                + "\(model.store.parameterCount) parameters")
+        print(
+            String(
+                format: "median %.1f ms/step (min %.1f) | %.1f videos/s", median * 1e3, times[0] * 1e3,
+                Double(global) / median))
         let total = profile.phases.reduce(0) { $0 + profile.seconds[$1]! } - (profile.seconds["gathers"] ?? 0)
         for phase in profile.phases {
             let ms = profile.seconds[phase]! / Double(steps) * 1e3
             let note = phase == "gathers" ? "  (inside contrastive and scene loss)" : ""
-            print("  " + phase.padding(toLength: 22, withPad: " ", startingAt: 0)
-                  + String(format: "%8.1f ms  %5.1f%%", ms, 100 * profile.seconds[phase]! / total) + note)
+            print(
+                "  " + phase.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(format: "%8.1f ms  %5.1f%%", ms, 100 * profile.seconds[phase]! / total) + note)
         }
     }
 }

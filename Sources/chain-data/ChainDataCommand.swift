@@ -37,13 +37,19 @@ func labelStatistics(_ labels: LabelMatrix) -> String {
         for (c, v) in labels.row(r).enumerated() where v == 1 { perRow[r] += 1; perClass[c] += 1 }
     }
     let mean = Double(perRow.reduce(0, +)) / Double(max(labels.rows, 1))
-    return "\(labels.rows) × \(labels.classes) labels; per video min \(perRow.min() ?? 0) mean \(String(format: "%.2f", mean)) max \(perRow.max() ?? 0)"
-        + "; per class min \(perClass.min() ?? 0) max \(perClass.max() ?? 0); \(perRow.filter { $0 == 0 }.count) unlabelled"
+    return
+        "\(labels.rows) × \(labels.classes) labels; per video min \(perRow.min() ?? 0) mean "
+        + "\(String(format: "%.2f", mean)) max \(perRow.max() ?? 0)"
+        + "; per class min \(perClass.min() ?? 0) max \(perClass.max() ?? 0); \(perRow.filter { $0 == 0 }.count) "
+        + "unlabelled"
 }
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a dataset config: files, keys, shapes, element types, NaN/Inf, labels. Exits non-zero on the first problem.")
+        abstract:
+            "Check a dataset config: files, keys, shapes, element types, NaN/Inf, labels. Exits non-zero on the "
+            + "first problem."
+    )
 
     @Argument(help: "Dataset config (YAML).") var config: String
     @Option(help: "Folder of the files (replaces the config's root and CHAIN_DATA_ROOT).") var root: String?
@@ -61,7 +67,10 @@ struct Validate: ParsableCommand {
                 if let l = s.labels { line += " · \(l.classes) classes" }
                 print(line)
             }
-            print("ok\(noScan ? " (values not scanned)" : ""): \(splits.train.videos) training videos, \(splits.query.videos) queries against \(splits.database.videos)")
+            print(
+                "ok\(noScan ? " (values not scanned)" : ""): \(splits.train.videos) training videos, "
+                    + "\(splits.query.videos) queries against \(splits.database.videos)"
+            )
         } catch {
             throw fail(error)
         }
@@ -70,7 +79,10 @@ struct Validate: ParsableCommand {
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe a feature file (.h5), a label file (.mat/.h5) or a dataset config (.yaml): shapes, element types, sizes, label statistics.")
+        abstract:
+            "Describe a feature file (.h5), a label file (.mat/.h5) or a dataset config (.yaml): shapes, element "
+            + "types, sizes, label statistics."
+    )
 
     @Argument(help: "File to describe.") var path: String
     @Option(help: "Folder of the files, for a config.") var root: String?
@@ -80,15 +92,27 @@ struct Inspect: ParsableCommand {
             guard FileManager.default.fileExists(atPath: path) else { throw DataError("\(path): no such file") }
             if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
                 let c = try DatasetConfig.load(path: path, rootOverride: root)
-                print("dataset '\(c.name)' · root \(c.root) · \(c.frames) frames × \(c.featureSize) features\(c.classes.map { " · \($0) classes" } ?? "")")
+                print(
+                    "dataset '\(c.name)' · root \(c.root) · \(c.frames) frames × \(c.featureSize) "
+                        + "features\(c.classes.map { " · \($0) classes" } ?? "")"
+                )
                 for (role, split) in [("train", c.train), ("database", c.database), ("query", c.query)] {
                     let f = try FeatureFile(path: c.path(split.features), key: split.featureKey)
-                    print("  \(role): \(f.path) '\(f.key)' \(f.count) × \(f.frames) × \(f.featureSize) \(f.elementType) (\(megabytes(fileSize(f.path))) on disk, \(megabytes(f.count * f.videoStride * 4)) as float32)")
+                    print(
+                        "  \(role): \(f.path) '\(f.key)' \(f.count) × \(f.frames) × \(f.featureSize) "
+                            + "\(f.elementType) (\(megabytes(fileSize(f.path))) on disk, "
+                            + "\(megabytes(f.count * f.videoStride * 4)) as float32)"
+                    )
                     if let a = split.augmented {
-                        let copies = try FeatureFile(path: c.path(a), key: split.augmentedKey ?? "feats", augmented: true)
+                        let copies = try FeatureFile(
+                            path: c.path(a), key: split.augmentedKey ?? "feats", augmented: true)
                         print("    augmented: \(copies.path) \(copies.count) × \(copies.copies) copies")
                     }
-                    if let l = split.labels { print("    labels: \(c.path(l)): " + labelStatistics(try LabelReader.read(path: c.path(l), keys: split.labelKeys))) }
+                    if let l = split.labels {
+                        print(
+                            "    labels: \(c.path(l)): "
+                                + labelStatistics(try LabelReader.read(path: c.path(l), keys: split.labelKeys)))
+                    }
                 }
                 return
             }
@@ -98,10 +122,14 @@ struct Inspect: ParsableCommand {
                 return
             }
             let file: HDF5File
-            do { file = try HDF5File(path: path) } catch { throw DataError("\(path): neither HDF5 nor a MATLAB .mat file") }
+            do { file = try HDF5File(path: path) } catch {
+                throw DataError("\(path): neither HDF5 nor a MATLAB .mat file")
+            }
             print("\(path): HDF5, \(megabytes(fileSize(path)))")
             for name in file.rootNames() {
-                guard let d = try? file.dataset(name) else { print("  \(name): (group or unsupported object)"); continue }
+                guard let d = try? file.dataset(name) else {
+                    print("  \(name): (group or unsupported object)"); continue
+                }
                 print("  \(name): shape \(d.shape) \(d.elementType)")
             }
             if LabelReader.defaultKeys.contains(where: file.contains) {
@@ -115,7 +143,10 @@ struct Inspect: ParsableCommand {
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate the synthetic benchmark in the UCF101 layout (features, labels, optional augmented copies, a dataset config).")
+        abstract:
+            "Generate the synthetic benchmark in the UCF101 layout (features, labels, optional augmented copies, a "
+            + "dataset config)."
+    )
 
     @Option(help: "Output folder.") var out: String
     @Option(help: "File-name prefix.") var name = "synth"
@@ -127,14 +158,16 @@ struct Synth: ParsableCommand {
     @Option(help: "Augmented copies per training video (0: none).") var augCopies = 0
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Give 30% of the videos a second class.") var multiLabel = false
-    @Option(help: "Stored element type: float32 or float16.", transform: choice("--dtype")) var dtype = StoredType.float32
+    @Option(help: "Stored element type: float32 or float16.", transform: choice("--dtype")) var dtype = StoredType
+        .float32
     @Option(help: "Scenes in each class's sequence.") var scenes = 4
 
     func run() throws {
         do {
             var o = SyntheticVideos.Options()
             o.name = name; o.videos = videos; o.queries = queries; o.classes = classes; o.frames = frames
-            o.featureSize = dim; o.augmentedCopies = augCopies; o.seed = seed; o.multiLabel = multiLabel; o.scenesPerClass = scenes
+            o.featureSize = dim; o.augmentedCopies = augCopies; o.seed = seed; o.multiLabel = multiLabel;
+            o.scenesPerClass = scenes
             o.elementType = dtype.hdf5
             let start = ContinuousClock.now
             let files = try SyntheticVideos(o).write(to: out) { done, total in

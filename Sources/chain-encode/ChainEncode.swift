@@ -14,7 +14,9 @@ struct ChainEncode: ChainTool {
         commandName: "chain-encode",
         abstract: "Encode a feature file (N × T × F) into a code file with a trained checkpoint.",
         discussion: """
-            The code file is HDF5: dataset `codes`, uint8, shape (N, bits/8), packed most-significant bit first (numpy.packbits(codes > 0, axis=1)), with an attribute `bits`. Under mpirun the videos are encoded by all ranks, and rank 0 writes the file.
+            The code file is HDF5: dataset `codes`, uint8, shape (N, bits/8), packed most-significant bit first \
+            (numpy.packbits(codes > 0, axis=1)), with an attribute `bits`. Under mpirun the videos are encoded by all \
+            ranks, and rank 0 writes the file.
             """)
 
     @Option(help: "Checkpoint (runs/<name>/checkpoints/checkpoint-*.h5).") var checkpoint: String
@@ -30,17 +32,22 @@ struct ChainEncode: ChainTool {
             let file = try FeatureFile(path: features, key: key)
             let input = encoder.model.config.encoder
             guard file.featureSize == input.inputSize else {
-                throw DataError("\(features): '\(key)' has \(file.featureSize)-d features; the model expects \(input.inputSize)")
+                throw DataError(
+                    "\(features): '\(key)' has \(file.featureSize)-d features; the model expects \(input.inputSize)")
             }
             guard file.frames <= input.maxPositions else {
-                throw DataError("\(features): '\(key)' has \(file.frames) frames; the model knows \(input.maxPositions) positions")
+                throw DataError(
+                    "\(features): '\(key)' has \(file.frames) frames; the model knows \(input.maxPositions) positions")
             }
             let start = ContinuousClock.now
             let codes = try encoder.encodeDistributed(file)
             if comm.isRoot {
-                try CodeFile.write(codes, to: out, attributes: ["checkpoint": checkpoint, "features": features, "mode": run.model.mode.rawValue])
-                print("\(out): \(codes.count) codes of \(codes.bits) bits from \(features) ("
-                      + String(format: "%.1f s", (ContinuousClock.now - start).seconds) + ", \(comm.size) rank(s))")
+                try CodeFile.write(
+                    codes, to: out,
+                    attributes: ["checkpoint": checkpoint, "features": features, "mode": run.model.mode.rawValue])
+                print(
+                    "\(out): \(codes.count) codes of \(codes.bits) bits from \(features) ("
+                        + String(format: "%.1f s", (ContinuousClock.now - start).seconds) + ", \(comm.size) rank(s))")
             }
         } catch {
             throw toolFailure("chain-encode", error, comm: comm)

@@ -16,12 +16,14 @@ struct ChainEval: ChainTool {
         discussion: """
             With a model:
               chain-eval --config configs/mmnist.yaml --checkpoint runs/mmnist/checkpoints/checkpoint-….h5
-            Database and queries come from the config's dataset. Under mpirun the encoding is spread over the ranks; the ranking runs on rank 0.
+            Database and queries come from the config's dataset. Under mpirun the encoding is spread over the ranks; \
+            the ranking runs on rank 0.
 
             With codes:
               chain-eval --db-codes A.h5 --query-codes B.h5 --db-labels L1 --query-labels L2
 
-            Ranking is by Hamming distance, ties broken by database index. mAP@K divides by K, as the field's public code does (docs/evaluation.md).
+            Ranking is by Hamming distance, ties broken by database index. mAP@K divides by K, as the field's public \
+            code does (docs/evaluation.md).
             """)
 
     @Option(help: "Run config (or dataset config) naming the dataset to evaluate on.") var config: String?
@@ -33,7 +35,8 @@ struct ChainEval: ChainTool {
     @Option(help: "Query labels.") var queryLabels: String?
     @Option(help: "Comma-separated K values.", transform: TopKList.parse)
     var topk = TopKList([5, 10, 20, 40, 60, 80, 100])
-    @Flag(help: "Query i does not retrieve database item i (query set = database without the self-match).") var excludeSelf = false
+    @Flag(help: "Query i does not retrieve database item i (query set = database without the self-match).")
+    var excludeSelf = false
     @Option(help: "Write the result as JSON (with the PR curve) to this file; written atomically.") var json: String?
 
     func run() throws {
@@ -44,8 +47,12 @@ struct ChainEval: ChainTool {
             var queries: PackedCodes?, database: PackedCodes?, qLabels: LabelMatrix?, dbLabelMatrix: LabelMatrix?
             var source = ""
             if let checkpoint {
-                guard dbCodes == nil && queryCodes == nil else { throw DataError("give --checkpoint (with --config) or code files, not both") }
-                guard let config else { throw DataError("--checkpoint needs --config (the run or dataset config naming the data)") }
+                guard dbCodes == nil && queryCodes == nil else {
+                    throw DataError("give --checkpoint (with --config) or code files, not both")
+                }
+                guard let config else {
+                    throw DataError("--checkpoint needs --config (the run or dataset config naming the data)")
+                }
                 let dataset = try datasetConfig(config)
                 let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
                 let (encoder, _) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
@@ -57,7 +64,8 @@ struct ChainEval: ChainTool {
                 source = "\(checkpoint) on \(dataset.name)"
             } else {
                 guard let dbCodes, let queryCodes, let dbLabels, let queryLabels else {
-                    throw DataError("give --checkpoint and --config, or --db-codes, --query-codes, --db-labels and --query-labels")
+                    throw DataError(
+                        "give --checkpoint and --config, or --db-codes, --query-codes, --db-labels and --query-labels")
                 }
                 database = try CodeFile.read(path: dbCodes); queries = try CodeFile.read(path: queryCodes)
                 dbLabelMatrix = try LabelReader.read(path: dbLabels); qLabels = try LabelReader.read(path: queryLabels)
@@ -74,17 +82,24 @@ struct ChainEval: ChainTool {
                 throw DataError("--topk \(k) is larger than the database (\(database.count) items)")
             }
             if excludeSelf && queries.count != database.count {
-                throw DataError("--exclude-self needs the query set to be the database (\(queries.count) queries, \(database.count) items)")
+                throw DataError(
+                    "--exclude-self needs the query set to be the database (\(queries.count) queries, "
+                        + "\(database.count) items)"
+                )
             }
             let start = ContinuousClock.now
-            let r = RetrievalEvaluation.evaluate(queries: queries, database: database, queryLabels: qLabels, databaseLabels: dbLabelMatrix,
-                                                 topK: ks, excludeSelf: excludeSelf)
-            print("\(source): \(queries.count) queries × \(database.count) database items × \(database.bits) bits"
-                  + String(format: " (ranked in %.2f s)", (ContinuousClock.now - start).seconds))
+            let r = RetrievalEvaluation.evaluate(
+                queries: queries, database: database, queryLabels: qLabels, databaseLabels: dbLabelMatrix,
+                topK: ks, excludeSelf: excludeSelf)
+            print(
+                "\(source): \(queries.count) queries × \(database.count) database items × \(database.bits) bits"
+                    + String(format: " (ranked in %.2f s)", (ContinuousClock.now - start).seconds))
             print("| K | " + ks.map { "\($0)" }.joined(separator: " | ") + " |")
             print("|---|" + ks.map { _ in "---|" }.joined())
             print("| mAP@K | " + ks.map { String(format: "%.4f", r.mapAtK[$0]!) }.joined(separator: " | ") + " |")
-            print("| precision@K | " + ks.map { String(format: "%.4f", r.precisionAtK[$0]!) }.joined(separator: " | ") + " |")
+            print(
+                "| precision@K | " + ks.map { String(format: "%.4f", r.precisionAtK[$0]!) }.joined(separator: " | ")
+                    + " |")
             print("| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |")
             print(String(format: "mAP (whole ranking) %.4f", r.mapAll))
             if let json {
@@ -104,7 +119,10 @@ struct ChainEval: ChainTool {
             return try DatasetConfig.load(path: path, rootOverride: root)
         }
         let run = try RunConfig.resolve(path: path, overrides: [])
-        guard run.dataset != "synthetic" else { throw DataError("\(path) uses the built-in synthetic set: pass its dataset config (runs/default/data/synth.yaml)") }
+        guard run.dataset != "synthetic" else {
+            throw DataError(
+                "\(path) uses the built-in synthetic set: pass its dataset config (runs/default/data/synth.yaml)")
+        }
         return try DatasetConfig.load(path: run.dataset, rootOverride: root)
     }
 }

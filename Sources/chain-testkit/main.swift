@@ -107,7 +107,10 @@ func toyEquivalence(_ comm: Communicator) {
         let single = ToyTrainer(options)
         single.train(Communicator.local)
         let parameterError = relativeDifference(params, single.toy.store.values.toArray())
-        print("relative gradient difference \(gradientError), relative parameter difference after \(options.steps) steps \(parameterError)")
+        print(
+            "relative gradient difference \(gradientError), relative parameter difference after \(options.steps) "
+                + "steps \(parameterError)"
+        )
         check(comm, gradientError <= 1e-5, "first-step gradients differ: \(gradientError)")
         check(comm, parameterError <= 1e-5, "parameters differ after \(options.steps) steps: \(parameterError)")
     }
@@ -137,20 +140,23 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight:
     let perRank = 3, global = perRank * comm.size, frames = 10, features = 12
     var config: CHAINConfig
     if mode == .conmh {
-        config = CHAINConfig.conmh(featureSize: features, frames: frames, bits: 8, modelSize: 16, layers: 2, heads: 2,
-                                   headSize: 8, ffnSize: 24)
+        config = CHAINConfig.conmh(
+            featureSize: features, frames: frames, bits: 8, modelSize: 16, layers: 2, heads: 2,
+            headSize: 8, ffnSize: 24)
         config.conmh.decoderWidth = 12; config.conmh.decoderHeads = 2
     } else {
-        config = CHAINConfig(featureSize: features, maxFrames: frames, bits: 8, modelSize: 16, layers: 2, heads: 2,
-                             ffnSize: 24, viewFrames: 5)
+        config = CHAINConfig(
+            featureSize: features, maxFrames: frames, bits: 8, modelSize: 16, layers: 2, heads: 2,
+            ffnSize: 24, viewFrames: 5)
         config.contrastive.debiasPrior = 0.1
-        config.sceneWeight = sceneWeight   // 1: include the gathered scene prototypes
+        config.sceneWeight = sceneWeight  // 1: include the gathered scene prototypes
     }
     config.encoder.dropout = 0
     var g = Philox(seed: 77)
     let videos = (0..<(global * frames * features)).map { i in Float((i / features) % 7) * 0.1 + g.nextGaussian() }
 
-    func train(_ exchange: Communicator, first: Int, count: Int, steps: Int) -> (gradient: [Float], parameters: [Float]) {
+    func train(_ exchange: Communicator, first: Int, count: Int, steps: Int) -> (gradient: [Float], parameters: [Float])
+    {
         let model = CHAINModel(config: config, seed: 5)
         let step = makeTrainingStep(model: model, maxBatch: count)
         let optimizer = AdamW(model.store)
@@ -159,9 +165,10 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight:
             model.store.zeroGradients()
             var rng = Philox(seed: 9).split(UInt64(s))
             videos.withUnsafeBufferPointer { v in
-                _ = step.run(videos: v.baseAddress! + first * frames * features, batch: count, frames: frames, rng: &rng,
-                             videoRandom: Philox(seed: 11).split(UInt64(s)),
-                             videoIDs: (first..<(first + count)).map { UInt64($0) }, exchange: exchange)
+                _ = step.run(
+                    videos: v.baseAddress! + first * frames * features, batch: count, frames: frames, rng: &rng,
+                    videoRandom: Philox(seed: 11).split(UInt64(s)),
+                    videoIDs: (first..<(first + count)).map { UInt64($0) }, exchange: exchange)
             }
             exchange.allReduce(model.store.gradients.buffer)
             if s == 0 { firstGradient = model.store.gradients.toArray() }
@@ -175,7 +182,10 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight:
         let single = train(Communicator.local, first: 0, count: global, steps: steps)
         let gradientError = relativeDifference(distributed.gradient, single.gradient)
         let parameterError = relativeDifference(distributed.parameters, single.parameters)
-        print("\(mode.rawValue), β = \(sceneWeight): relative gradient difference \(gradientError), parameters after \(steps) steps \(parameterError)")
+        print(
+            "\(mode.rawValue), β = \(sceneWeight): relative gradient difference \(gradientError), parameters after "
+                + "\(steps) steps \(parameterError)"
+        )
         check(comm, gradientError <= 1e-5, "first-step gradients differ: \(gradientError)")
         check(comm, parameterError <= 1e-5, "parameters differ: \(parameterError)")
     }
@@ -185,9 +195,12 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight:
 /// resume mid-epoch), and a Trainer fed by the sharded source ends with the parameters of a
 /// single process trained on the whole set.
 func dataSources(_ comm: Communicator) {
-    let folder = NSTemporaryDirectory() + "chain-testkit-data-\(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "1")-\(getppid())"
+    let folder =
+        NSTemporaryDirectory()
+        + "chain-testkit-data-\(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "1")-\(getppid())"
     var o = SyntheticVideos.Options()
-    o.name = "kit"; o.videos = 37; o.queries = 5; o.classes = 4; o.frames = 6; o.featureSize = 12; o.augmentedCopies = 2; o.seed = 21
+    o.name = "kit"; o.videos = 37; o.queries = 5; o.classes = 4; o.frames = 6; o.featureSize = 12;
+    o.augmentedCopies = 2; o.seed = 21
     if comm.isRoot {
         do { try SyntheticVideos(o).write(to: folder, chunk: 5) } catch { fail(comm, "synth: \(error)") }
     }
@@ -214,12 +227,15 @@ func dataSources(_ comm: Communicator) {
                 let mine = sampler.videos(order, step: step, rank: comm.rank)
                 for (k, source) in sources.enumerated() {
                     let b = try source.batch(step: step)
-                    check(comm, b.videos == mine, "source \(k) epoch \(epoch) step \(step): other videos than the sampler's")
+                    check(
+                        comm, b.videos == mine,
+                        "source \(k) epoch \(epoch) step \(step): other videos than the sampler's")
                     for (slot, v) in mine.enumerated() {
                         for i in 0..<stride where b.features[slot * stride + i] != all.features[v * stride + i] {
                             fail(comm, "source \(k) epoch \(epoch) step \(step): video \(v) differs")
                         }
-                        for i in 0..<(2 * stride) where b.augmented![slot * 2 * stride + i] != augmentedValues[v * 2 * stride + i] {
+                        for i in 0..<(2 * stride)
+                        where b.augmented![slot * 2 * stride + i] != augmentedValues[v * 2 * stride + i] {
                             fail(comm, "source \(k) epoch \(epoch) step \(step): augmented copies of video \(v) differ")
                         }
                     }
@@ -228,7 +244,8 @@ func dataSources(_ comm: Communicator) {
             }
         }
         // Training: sharded source on N ranks == one process on the whole set.
-        var config = CHAINConfig(featureSize: 12, maxFrames: 6, bits: 8, modelSize: 16, layers: 1, heads: 2, ffnSize: 24, viewFrames: 4)
+        var config = CHAINConfig(
+            featureSize: 12, maxFrames: 6, bits: 8, modelSize: 16, layers: 1, heads: 2, ffnSize: 24, viewFrames: 4)
         config.encoder.dropout = 0
         var options = Trainer.Options()
         options.epochs = 2; options.batchSize = 12; options.seed = 4; options.warmupEpochs = 1
@@ -241,8 +258,10 @@ func dataSources(_ comm: Communicator) {
         if comm.isRoot {
             let single = Trainer(config: config, options: options, comm: Communicator.local)
             let one = try DistributedSampler(count: 37, batchSize: 12, worldSize: 1, seed: 4)
-            try single.train(ReplicatedSource(all, augmented: (augmentedValues, 2), sampler: one, rank: 0), sampler: one)
-            let error = relativeDifference(distributed.model.store.values.toArray(), single.model.store.values.toArray())
+            try single.train(
+                ReplicatedSource(all, augmented: (augmentedValues, 2), sampler: one, rank: 0), sampler: one)
+            let error = relativeDifference(
+                distributed.model.store.values.toArray(), single.model.store.values.toArray())
             print("sharded training on \(comm.size) ranks vs one process: relative parameter difference \(error)")
             check(comm, error <= 1e-5, "parameters differ: \(error)")
         }

@@ -18,7 +18,10 @@ struct ChainTrain: ChainTool {
         commandName: "chain-train",
         abstract: "Train CHAIN on a dataset and report retrieval mAP.",
         discussion: """
-            With no arguments, generates (once) a small synthetic dataset in runs/default/data and trains CHAIN on it for 6 epochs (a few minutes on 2 cores). With --config (a run config in configs/, or a dataset config in configs/datasets/) it trains on that dataset; section.key=value arguments override any setting of the run config.
+            With no arguments, generates (once) a small synthetic dataset in runs/default/data and trains CHAIN on it \
+            for 6 epochs (a few minutes on 2 cores). With --config (a run config in configs/, or a dataset config in \
+            configs/datasets/) it trains on that dataset; section.key=value arguments override any setting of the run \
+            config.
 
             Examples:
               chain-train
@@ -26,17 +29,24 @@ struct ChainTrain: ChainTool {
               launch/mpirun-local 4 --config configs/ucf101.yaml --resume auto
               chain-train toy --steps 400
 
-            Run directly for one process, or under MPI for data-parallel training. The global batch is split evenly over the ranks, so any world size that divides it trains the same model. SIGTERM or SIGUSR1 writes a checkpoint and exits with status 75; --resume auto continues exactly. The run folder gets config.yaml, metrics.jsonl, eval/, plots/, report.md and checkpoints/.
+            Run directly for one process, or under MPI for data-parallel training. The global batch is split evenly \
+            over the ranks, so any world size that divides it trains the same model. SIGTERM or SIGUSR1 writes a \
+            checkpoint and exits with status 75; --resume auto continues exactly. The run folder gets config.yaml, \
+            metrics.jsonl, eval/, plots/, report.md and checkpoints/.
 
-            chain-train toy trains the engine's frame-order toy task instead (seconds); chain-train toy --help lists its options.
+            chain-train toy trains the engine's frame-order toy task instead (seconds); chain-train toy --help lists \
+            its options.
             """)
 
-    @Argument(help: ArgumentHelp("Overrides of the run config, section.key=value (e.g. model.bits=32 training.epochs=60).",
-                                 valueName: "key=value"))
+    @Argument(
+        help: ArgumentHelp(
+            "Overrides of the run config, section.key=value (e.g. model.bits=32 training.epochs=60).",
+            valueName: "key=value"))
     var overrides: [String] = []
 
-    @Option(name: .customLong("config"),
-            help: "Run config (YAML, configs/*.yaml) or a dataset config (configs/datasets/*.yaml).")
+    @Option(
+        name: .customLong("config"),
+        help: "Run config (YAML, configs/*.yaml) or a dataset config (configs/datasets/*.yaml).")
     var configPath: String?
     @Option(help: "Folder of the dataset's files (replaces the dataset config's root).") var root: String?
     @Option(help: "Dataset folder in the UCF101 layout ({name}_train_feats.h5, …), instead of a dataset config.")
@@ -50,13 +60,15 @@ struct ChainTrain: ChainTool {
     @Option(help: "training.batch, the global batch in videos.") var batch: Int?
     @Option(name: .customLong("lr"), help: "training.lr, the peak learning rate.") var learningRate: Float?
     @Option(help: "training.seed.") var seed: UInt64?
-    @Option(help: "evaluation.validation: hold out this many training videos as validation queries.") var validation: Int?
+    @Option(help: "evaluation.validation: hold out this many training videos as validation queries.")
+    var validation: Int?
     @Flag(help: "evaluation.pca_baseline: also evaluate the PCA-sign baseline.") var pcaBaseline = false
 
     @Option(help: "Run folder (default runs/<name>): config.yaml and checkpoints/ go there.") var runDir: String?
-    @Option(help: "Where to start: none (refuses a run folder with checkpoints), auto (newest valid checkpoint), or a checkpoint file.")
+    @Option(help: "Where to start: none (refuse a folder with checkpoints), auto (newest valid one), or a file.")
     var resume = CheckpointManager.Resume.none
-    @Option(help: "Stop with a checkpoint after this many optimizer steps in all (as a preemption would).") var stopAfter: Int?
+    @Option(help: "Stop with a checkpoint after this many optimizer steps in all (as a preemption would).")
+    var stopAfter: Int?
     @Option(help: "Write the final evaluation as JSON to this file.") var json: String?
     @Flag(help: "Print the resolved run config and exit.") var printConfig = false
 
@@ -68,7 +80,9 @@ struct ChainTrain: ChainTool {
     }
 
     func validate() throws {
-        if let learningRate, !(learningRate > 0) { throw ValidationError("--lr must be positive (got \(learningRate))") }
+        if let learningRate, !(learningRate > 0) {
+            throw ValidationError("--lr must be positive (got \(learningRate))")
+        }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive (got \(stopAfter))") }
     }
 
@@ -94,7 +108,7 @@ struct ChainTrain: ChainTool {
         var run = try RunConfig.resolve(path: file, overrides: shorthand + overrides)
         let builtIn = run.dataset == "synthetic" && data == nil && file == nil && configPath == nil
         if builtIn && !overrides.contains(where: { $0.hasPrefix("evaluation.pca_baseline=") }) {
-            run.evaluation.pcaBaseline = true   // the built-in demo shows the baseline it beats
+            run.evaluation.pcaBaseline = true  // the built-in demo shows the baseline it beats
         }
         return run
     }
@@ -127,7 +141,8 @@ struct ChainTrain: ChainTool {
             let dataset = try self.dataset(for: run, comm)
             let runName = run.name.isEmpty ? dataset.name : run.name
             let builtIn = run.dataset == "synthetic" && data == nil && run.name.isEmpty
-            let directory = runDir ?? (builtIn ? DefaultRun.runDirectory(dataset: dataset.name, builtIn: true) : "runs/\(runName)")
+            let directory =
+                runDir ?? (builtIn ? DefaultRun.runDirectory(dataset: dataset.name, builtIn: true) : "runs/\(runName)")
             if comm.isRoot {
                 print("chain-train: run config (resolved; saved as \(directory)/config.yaml):")
                 print(try run.yaml().split(separator: "\n").map { "  | " + $0 }.joined(separator: "\n"))

@@ -14,9 +14,13 @@ enum DefaultRun {
             let existing = try? DatasetConfig.load(path: path, environment: [:])
             if existing == nil || (try? DatasetValidator(config: existing!, scanValues: false).validate()) == nil {
                 var o = SyntheticVideos.Options()
-                o.name = "synth"; o.videos = 1000; o.queries = 200; o.classes = 10; o.frames = 25; o.featureSize = 512; o.seed = 1
-                print("chain-train: no dataset given; generating the built-in synthetic set in \(dataDirectory) "
-                      + "(\(o.videos) training videos, \(o.queries) queries, \(o.classes) classes, \(o.frames) × \(o.featureSize))")
+                o.name = "synth"; o.videos = 1000; o.queries = 200; o.classes = 10; o.frames = 25; o.featureSize = 512;
+                o.seed = 1
+                print(
+                    "chain-train: no dataset given; generating the built-in synthetic set in \(dataDirectory) "
+                        + "(\(o.videos) training videos, \(o.queries) queries, \(o.classes) classes, \(o.frames) × "
+                        + "\(o.featureSize))"
+                )
                 fflush(nil)
                 try SyntheticVideos(o).write(to: dataDirectory)
             }

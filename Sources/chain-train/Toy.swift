@@ -48,22 +48,30 @@ struct Toy: ChainTool {
         let trainer = ToyTrainer(options)
         let chance = log(Double(frames))
         if comm.isRoot {
-            print("chain-train: frame-order toy task · \(comm.size) rank(s) · \(trainer.toy.store.parameterCount) parameters")
-            print("  clips/step \(clips) (\(clips / comm.size) per rank) · frames \(frames) · steps \(steps) · "
-                  + "chance loss \(String(format: "%.3f", chance))")
+            print(
+                "chain-train: frame-order toy task · \(comm.size) rank(s) · \(trainer.toy.store.parameterCount) "
+                    + "parameters"
+            )
+            print(
+                "  clips/step \(clips) (\(clips / comm.size) per rank) · frames \(frames) · steps \(steps) · "
+                    + "chance loss \(String(format: "%.3f", chance))")
         }
         let start = ContinuousClock.now
         func elapsed() -> Double { (ContinuousClock.now - start).seconds }
         let final = trainer.train(comm) { p in
             guard comm.isRoot, p.step % logEvery == 0 || p.step == 1 || p.step == steps else { return }
-            print(String(format: "  step %5d/%d  loss %.4f  frame accuracy %5.1f%%  lr %.2e  %.0f clips/s",
-                         p.step, steps, p.loss, 100 * p.accuracy, p.learningRate,
-                         Double(p.step * clips) / max(elapsed(), 1e-9)))
+            print(
+                String(
+                    format: "  step %5d/%d  loss %.4f  frame accuracy %5.1f%%  lr %.2e  %.0f clips/s",
+                    p.step, steps, p.loss, 100 * p.accuracy, p.learningRate,
+                    Double(p.step * clips) / max(elapsed(), 1e-9)))
             fflush(nil)
         }
         if comm.isRoot {
-            print(String(format: "done in %.1f s: loss %.4f (chance %.3f), frame accuracy %.1f%%",
-                         elapsed(), final.loss, chance, 100 * final.accuracy))
+            print(
+                String(
+                    format: "done in %.1f s: loss %.4f (chance %.3f), frame accuracy %.1f%%",
+                    elapsed(), final.loss, chance, 100 * final.accuracy))
         }
         if let requireAccuracy, final.accuracy < requireAccuracy {
             if comm.isRoot { print("chain-train: accuracy \(final.accuracy) below the required \(requireAccuracy)") }

@@ -21,10 +21,16 @@ func testValue(_ v: Int, _ t: Int, _ k: Int, copy: Int = 0) -> Float { Float(v *
 
 /// Writes an (N, T, F) feature file (or (N, A, T, F) with `copies`) of `testValue`s.
 @discardableResult
-func writeFeatures(_ path: String, videos: Int, frames: Int, features: Int, copies: Int? = nil,
-                   type: HDF5ElementType = .float32, key: String = "feats") throws -> [Float] {
+func writeFeatures(
+    _ path: String, videos: Int, frames: Int, features: Int, copies: Int? = nil,
+    type: HDF5ElementType = .float32, key: String = "feats"
+) throws -> [Float] {
     var values: [Float] = []
-    for v in 0..<videos { for c in 0..<(copies ?? 1) { for t in 0..<frames { for k in 0..<features { values.append(testValue(v, t, k, copy: c)) } } } }
+    for v in 0..<videos {
+        for c in 0..<(copies ?? 1) {
+            for t in 0..<frames { for k in 0..<features { values.append(testValue(v, t, k, copy: c)) } }
+        }
+    }
     let shape = copies.map { [videos, $0, frames, features] } ?? [videos, frames, features]
     let file = try HDF5File(path: path, mode: .truncate)
     try file.write(key, values: values, shape: shape, type: type)
@@ -40,8 +46,10 @@ func writeLabels(_ path: String, videos: Int, classes: Int) throws {
 }
 
 /// A small valid dataset in the UCF101 layout plus its YAML config.
-func writeDataset(_ folder: ScratchFolder, train: Int = 12, queries: Int = 4, frames: Int = 3, features: Int = 4,
-                  classes: Int = 3) throws -> String {
+func writeDataset(
+    _ folder: ScratchFolder, train: Int = 12, queries: Int = 4, frames: Int = 3, features: Int = 4,
+    classes: Int = 3
+) throws -> String {
     try writeFeatures(folder.file("toy_train_feats.h5"), videos: train, frames: frames, features: features)
     try writeFeatures(folder.file("toy_test_feats.h5"), videos: queries, frames: frames, features: features)
     try writeLabels(folder.file("toy_train_labels.mat"), videos: train, classes: classes)
@@ -72,25 +80,33 @@ final class DatasetConfigTests: XCTestCase {
         XCTAssertEqual(config.featureSize, 4)
         XCTAssertEqual(config.classes, 3)
         XCTAssertEqual(config.root, URL(fileURLWithPath: folder.path).standardizedFileURL.path)
-        XCTAssertEqual(config.path(config.query.features), (config.root as NSString).appendingPathComponent("toy_test_feats.h5"))
+        XCTAssertEqual(
+            config.path(config.query.features), (config.root as NSString).appendingPathComponent("toy_test_feats.h5"))
         XCTAssertEqual(config.train.featureKey, "feats")
         XCTAssertEqual(config.database.labelKeys, LabelReader.defaultKeys)
         // Overrides: the argument wins over the environment, which wins over the file.
-        XCTAssertEqual(try DatasetConfig.load(path: path, environment: ["CHAIN_DATA_ROOT": "/elsewhere"]).root, "/elsewhere")
-        XCTAssertEqual(try DatasetConfig.load(path: path, rootOverride: "/mine", environment: ["CHAIN_DATA_ROOT": "/x"]).root, "/mine")
+        XCTAssertEqual(
+            try DatasetConfig.load(path: path, environment: ["CHAIN_DATA_ROOT": "/elsewhere"]).root, "/elsewhere")
+        XCTAssertEqual(
+            try DatasetConfig.load(path: path, rootOverride: "/mine", environment: ["CHAIN_DATA_ROOT": "/x"]).root,
+            "/mine")
     }
 
     func testYAMLRoundTrip() throws {
-        var config = DatasetConfig.publicLayout(name: "ucf", root: "/data/ucf", frames: 25, featureSize: 4096, classes: 101)
+        var config = DatasetConfig.publicLayout(
+            name: "ucf", root: "/data/ucf", frames: 25, featureSize: 4096, classes: 101)
         config.query.labelKey = "q_label"
         config.train.augmented = "ucf_train_feats_aug.h5"
         XCTAssertEqual(try DatasetConfig.parse(yaml: try config.yaml(), source: "round trip"), config)
     }
 
     func testCommittedConfigsParse() throws {
-        let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../configs/datasets").standardizedFileURL
+        let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../configs/datasets"
+        ).standardizedFileURL
         let files = try FileManager.default.contentsOfDirectory(atPath: configs.path).filter { $0.hasSuffix(".yaml") }
-        XCTAssertGreaterThanOrEqual(files.count, 5, "configs/datasets should describe FCVID, ActivityNet, UCF101, HMDB51 and mmnist")
+        XCTAssertGreaterThanOrEqual(
+            files.count, 5, "configs/datasets should describe FCVID, ActivityNet, UCF101, HMDB51 and mmnist")
         for file in files {
             let config = try DatasetConfig.load(path: configs.appendingPathComponent(file).path, environment: [:])
             XCTAssertFalse(config.name.isEmpty, file)
@@ -103,7 +119,8 @@ final class DistributedSamplerTests: XCTestCase {
         for world in 1...4 {
             for count in [world, 10, 37, 64] {
                 let batch = world * 3
-                let sampler = try DistributedSampler(count: count, batchSize: batch, worldSize: world, seed: 5, tail: .partial)
+                let sampler = try DistributedSampler(
+                    count: count, batchSize: batch, worldSize: world, seed: 5, tail: .partial)
                 for epoch in 0..<3 {
                     let order = sampler.order(epoch: epoch)
                     var seen = [Int](repeating: 0, count: count)
@@ -113,7 +130,8 @@ final class DistributedSamplerTests: XCTestCase {
                         XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, "slices differ by at most one video")
                         for v in slices.joined() { seen[v] += 1 }
                     }
-                    XCTAssertEqual(seen, [Int](repeating: 1, count: count), "world \(world), \(count) videos, epoch \(epoch)")
+                    XCTAssertEqual(
+                        seen, [Int](repeating: 1, count: count), "world \(world), \(count) videos, epoch \(epoch)")
                 }
             }
         }
@@ -121,7 +139,7 @@ final class DistributedSamplerTests: XCTestCase {
 
     func testGlobalBatchesDoNotDependOnTheWorldSize() throws {
         let reference = try DistributedSampler(count: 50, batchSize: 12, worldSize: 1, seed: 9)
-        XCTAssertEqual(reference.stepsPerEpoch, 4)   // the tail of 2 is dropped
+        XCTAssertEqual(reference.stepsPerEpoch, 4)  // the tail of 2 is dropped
         for world in [2, 3, 4] {
             let sampler = try DistributedSampler(count: 50, batchSize: 12, worldSize: world, seed: 9)
             for epoch in 0..<2 {
@@ -130,12 +148,15 @@ final class DistributedSamplerTests: XCTestCase {
                 for step in 0..<sampler.stepsPerEpoch {
                     let global = (0..<world).flatMap { sampler.videos(order, step: step, rank: $0) }
                     XCTAssertEqual(global, reference.videos(order, step: step, rank: 0))
-                    XCTAssertEqual(Set((0..<world).map { sampler.videos(order, step: step, rank: $0).count }), [12 / world])
+                    XCTAssertEqual(
+                        Set((0..<world).map { sampler.videos(order, step: step, rank: $0).count }), [12 / world])
                 }
             }
         }
         XCTAssertNotEqual(reference.order(epoch: 0), reference.order(epoch: 1))
-        XCTAssertNotEqual(reference.order(epoch: 0), try DistributedSampler(count: 50, batchSize: 12, worldSize: 1, seed: 10).order(epoch: 0))
+        XCTAssertNotEqual(
+            reference.order(epoch: 0),
+            try DistributedSampler(count: 50, batchSize: 12, worldSize: 1, seed: 10).order(epoch: 0))
     }
 
     func testResumePositionReplaysTheSameBatches() throws {
@@ -191,7 +212,11 @@ final class FeatureFileTests: XCTestCase {
                 for i in 0..<6 {
                     let stored = values[v * 6 + i]
                     switch type {
-                    case .float16: XCTAssertEqual(out[k * 6 + i], Float(Float16(stored)), "\(type) video \(v)")   // round to nearest even
+                    case .float16:
+                        XCTAssertEqual(
+                            out[k * 6 + i], Float(Float16(stored)),
+                            "\(type) video "
+                                + "\(v)")  // round to nearest even
                     case .uint8: XCTAssertEqual(out[k * 6 + i], Float(UInt8(min(stored, 255))), "\(type) video \(v)")
                     default: XCTAssertEqual(out[k * 6 + i], stored, "\(type) video \(v)")
                     }
@@ -222,7 +247,9 @@ final class FeatureFileTests: XCTestCase {
         for expected in batches {
             let (videos, features) = try prefetcher.next()
             XCTAssertEqual(videos, expected)
-            for (k, v) in videos.enumerated() { for i in 0..<6 { XCTAssertEqual(features[k * 6 + i], values[v * 6 + i]) } }
+            for (k, v) in videos.enumerated() {
+                for i in 0..<6 { XCTAssertEqual(features[k * 6 + i], values[v * 6 + i]) }
+            }
         }
         // Abandoning a stream part-way (after 0, 1 or 2 batches) stops its reader: deinit must
         // neither hang nor trap (libdispatch traps on semaphores freed below their start value).
@@ -274,8 +301,12 @@ final class SyntheticVideosTests: XCTestCase {
     func testWritesAValidDatasetInThePublicLayout() throws {
         let folder = try ScratchFolder("synth")
         let written = try SyntheticVideos(options()).write(to: folder.path, chunk: 5)
-        XCTAssertEqual(folder.contents, ["tiny.yaml", "tiny_test_feats.h5", "tiny_test_labels.mat", "tiny_train_feats.h5",
-                                         "tiny_train_feats_aug.h5", "tiny_train_labels.mat"])
+        XCTAssertEqual(
+            folder.contents,
+            [
+                "tiny.yaml", "tiny_test_feats.h5", "tiny_test_labels.mat", "tiny_train_feats.h5",
+                "tiny_train_feats_aug.h5", "tiny_train_labels.mat",
+            ])
         XCTAssertEqual(written.count, 6)
         let config = try DatasetConfig.load(path: folder.file("tiny.yaml"), environment: [:])
         let splits = try DatasetValidator(config: config, worldSize: 4).validate()
@@ -283,7 +314,9 @@ final class SyntheticVideosTests: XCTestCase {
         XCTAssertEqual(splits[0].augmentedCopies, 2)
         // Balanced single labels.
         let labels = try XCTUnwrap(splits[1].labels)
-        for c in 0..<4 { XCTAssertEqual((0..<24).filter { labels.row($0)[labels.row($0).startIndex + c] == 1 }.count, 6) }
+        for c in 0..<4 {
+            XCTAssertEqual((0..<24).filter { labels.row($0)[labels.row($0).startIndex + c] == 1 }.count, 6)
+        }
         // Sparse, non-negative, finite features, like pooled CNN activations.
         let x = try HDF5File(path: folder.file("tiny_train_feats.h5")).dataset("feats").readFloats()
         XCTAssertTrue(x.allSatisfy { $0 >= 0 && $0.isFinite })

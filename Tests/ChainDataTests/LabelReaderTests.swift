@@ -12,8 +12,10 @@ final class LabelReaderTests: XCTestCase {
     }
 
     func testEveryFormatReadsTheSameMatrix() throws {
-        for name in ["v5_double.mat", "v5_double_z.mat", "v5_single_z.mat", "v5_uint8.mat", "v5_logical_z.mat",
-                     "v73.mat", "plain_labels.h5"] {
+        for name in [
+            "v5_double.mat", "v5_double_z.mat", "v5_single_z.mat", "v5_uint8.mat", "v5_logical_z.mat",
+            "v73.mat", "plain_labels.h5",
+        ] {
             let labels = try LabelReader.read(path: fixture(name))
             XCTAssertEqual(labels.rows, 7, name)
             XCTAssertEqual(labels.classes, 5, name)
@@ -48,7 +50,8 @@ final class LabelReaderTests: XCTestCase {
         func message(_ body: () throws -> Any) -> String {
             do { _ = try body(); return "no error" } catch { return "\(error)" }
         }
-        XCTAssertTrue(message { try LabelReader.read(path: "/nonexistent/l.mat") }.contains("/nonexistent/l.mat: no such file"))
+        XCTAssertTrue(
+            message { try LabelReader.read(path: "/nonexistent/l.mat") }.contains("/nonexistent/l.mat: no such file"))
         let corrupt = try fixture("v5_corrupt_z.mat")
         let m1 = message { try LabelReader.read(path: corrupt) }
         XCTAssertTrue(m1.contains("v5_corrupt_z.mat") && (m1.contains("truncated") || m1.contains("corrupt")), m1)
@@ -59,12 +62,14 @@ final class LabelReaderTests: XCTestCase {
         let m4 = message { try LabelReader.read(path: try fixture("v73.mat"), keys: ["re_label"]) }
         XCTAssertTrue(m4.contains("v73.mat: none of the label keys re_label (found: labels)"), m4)
         // Not a MAT-file and not HDF5.
-        let text = FileManager.default.temporaryDirectory.appendingPathComponent("chain-labels-\(UUID().uuidString).mat")
+        let text = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "chain-labels-\(UUID().uuidString).mat")
         try "hello".write(to: text, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: text) }
         XCTAssertTrue(message { try LabelReader.read(path: text.path) }.contains("neither a MAT-file"))
         // A MAT header whose only element runs past the end of the file.
-        let truncated = FileManager.default.temporaryDirectory.appendingPathComponent("chain-trunc-\(UUID().uuidString).mat")
+        let truncated = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "chain-trunc-\(UUID().uuidString).mat")
         let whole = try Data(contentsOf: URL(fileURLWithPath: try fixture("v5_double.mat")))
         try whole.prefix(200).write(to: truncated)
         defer { try? FileManager.default.removeItem(at: truncated) }
@@ -73,29 +78,33 @@ final class LabelReaderTests: XCTestCase {
 
     func testNonBinaryValuesAreRejectedWithTheirPosition() throws {
         // A v5 file with a 2 in it: write with our own minimal writer of an uncompressed double matrix.
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("chain-nonbinary-\(UUID().uuidString).mat")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "chain-nonbinary-\(UUID().uuidString).mat")
         defer { try? FileManager.default.removeItem(at: url) }
         try Self.writeV5Double(name: "labels", rows: 2, columns: 2, columnMajor: [1, 0, 2, 1], to: url)
-        let m = (try? LabelReader.read(path: url.path)).map { _ in "no error" } ?? {
-            do { _ = try LabelReader.read(path: url.path); return "" } catch { return "\(error)" }
-        }()
+        let m =
+            (try? LabelReader.read(path: url.path)).map { _ in "no error" }
+            ?? {
+                do { _ = try LabelReader.read(path: url.path); return "" } catch { return "\(error)" }
+            }()
         XCTAssertTrue(m.contains("'labels' row 0, class 1 holds 2.0"), m)
     }
 
     /// A minimal level-5 writer (uncompressed double matrix), for building bad inputs.
     static func writeV5Double(name: String, rows: Int, columns: Int, columnMajor: [Double], to url: URL) throws {
         var d = Data("MATLAB 5.0 MAT-file, written by the CHAIN tests".utf8)
-        d += Data(repeating: 0x20, count: 116 - d.count) + Data(repeating: 0, count: 8) + Data([0x00, 0x01, 0x49, 0x4D])
+        d +=
+            Data(repeating: 0x20, count: 116 - d.count) + Data(repeating: 0, count: 8) + Data([0x00, 0x01, 0x49, 0x4D])
         func u32(_ v: UInt32) -> Data { withUnsafeBytes(of: v.littleEndian) { Data($0) } }
         func padded(_ x: Data) -> Data { x + Data(repeating: 0, count: (8 - x.count % 8) % 8) }
         var m = Data()
-        m += u32(6) + u32(8) + u32(6) + u32(0)                                   // flags: double
-        m += u32(5) + u32(8) + u32(UInt32(rows)) + u32(UInt32(columns))          // dims
+        m += u32(6) + u32(8) + u32(6) + u32(0)  // flags: double
+        m += u32(5) + u32(8) + u32(UInt32(rows)) + u32(UInt32(columns))  // dims
         let nameBytes = Data(name.utf8)
-        m += u32(1) + u32(UInt32(nameBytes.count)) + padded(nameBytes)           // name
+        m += u32(1) + u32(UInt32(nameBytes.count)) + padded(nameBytes)  // name
         var values = Data()
         for v in columnMajor { values += withUnsafeBytes(of: v.bitPattern.littleEndian) { Data($0) } }
-        m += u32(9) + u32(UInt32(values.count)) + values                         // real part
+        m += u32(9) + u32(UInt32(values.count)) + values  // real part
         d += u32(14) + u32(UInt32(m.count)) + m
         try d.write(to: url)
     }
@@ -105,7 +114,8 @@ final class SharedLabelTests: XCTestCase {
     /// The shared set's labels: scipy-compressed v5, 800 × 10 one-hot, 80 per class.
     func testReadsMmnistLabelsWhenPresent() throws {
         let dirs = ["../shared/data/mmnist", "../../shared/data/mmnist"]
-        guard let dir = dirs.first(where: { FileManager.default.fileExists(atPath: $0 + "/mmnist_train_labels.mat") }) else {
+        guard let dir = dirs.first(where: { FileManager.default.fileExists(atPath: $0 + "/mmnist_train_labels.mat") })
+        else {
             throw XCTSkip("../shared/data/mmnist is not present")
         }
         let train = try LabelReader.read(path: dir + "/mmnist_train_labels.mat")

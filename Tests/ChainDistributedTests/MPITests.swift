@@ -14,8 +14,12 @@ final class MPITests: XCTestCase {
 
     func mpi(_ ranks: Int, _ scenario: String) throws {
         let mpirun = try TestTools.requireMPIRun()
-        let (status, output) = try run(mpirun, ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none",
-                                                Self.testkit, scenario])
+        let (status, output) = try run(
+            mpirun,
+            [
+                "-np", "\(ranks)", "--oversubscribe", "--bind-to", "none",
+                Self.testkit, scenario,
+            ])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("PASS \(scenario) on \(ranks) ranks"), output)
     }
@@ -45,7 +49,8 @@ final class MPITests: XCTestCase {
     func testFailingRankEndsTheJob() throws {
         let mpirun = try TestTools.requireMPIRun()
         let start = Date()
-        let (status, output) = try run(mpirun, ["-np", "2", "--oversubscribe", Self.testkit, "no-such-scenario"], timeout: 60)
+        let (status, output) = try run(
+            mpirun, ["-np", "2", "--oversubscribe", Self.testkit, "no-such-scenario"], timeout: 60)
         XCTAssertNotEqual(status, 0, output)
         XCTAssertTrue(output.contains("unknown scenario"), output)
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)

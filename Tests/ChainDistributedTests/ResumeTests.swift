@@ -2,7 +2,7 @@ import ChainTestSupport
 import ChainTraining
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import XCTest
 
@@ -14,29 +14,40 @@ final class ResumeTests: XCTestCase {
     static func environment(_ extra: [String: String] = [:]) -> [String: String] { TestTools.environment(extra) }
     typealias Job = TestJob
 
-    static func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
-                           timeout: TimeInterval = 120) throws -> (Int32, String) {
+    static func runProcess(
+        _ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
+        timeout: TimeInterval = 120
+    ) throws -> (Int32, String) {
         try TestTools.run(executable, arguments, environment: environment, timeout: timeout)
     }
 
-    func run(_ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
-             timeout: TimeInterval = 120) throws -> (Int32, String) {
+    func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = ResumeTests.environment(),
+        timeout: TimeInterval = 120
+    ) throws -> (Int32, String) {
         try Self.runProcess(executable, arguments, environment: environment, timeout: timeout)
     }
 
     var folder = ""
     override func setUpWithError() throws {
         folder = NSTemporaryDirectory() + "chain-resume-\(UUID().uuidString)"
-        let (status, output) = try run(Self.tool("chain-data"), ["synth", "--out", folder + "/data", "--name", "s", "--videos", "96",
-                                                                 "--queries", "16", "--classes", "4", "--dim", "32", "--frames", "8"])
+        let (status, output) = try run(
+            Self.tool("chain-data"),
+            [
+                "synth", "--out", folder + "/data", "--name", "s", "--videos", "96",
+                "--queries", "16", "--classes", "4", "--dim", "32", "--frames", "8",
+            ])
         XCTAssertEqual(status, 0, output)
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
 
     /// A small, fast model; `epochs` epochs of 6 steps.
     func arguments(_ runDir: String, epochs: Int = 3, _ extra: [String] = []) -> [String] {
-        ["--config", folder + "/data/s.yaml", "--epochs", "\(epochs)", "--batch", "16", "model.layers=1", "model.width=32",
-         "model.heads=2", "model.ffn=64", "views.frames=4", "--bits", "16", "--run-dir", folder + "/" + runDir] + extra
+        [
+            "--config", folder + "/data/s.yaml", "--epochs", "\(epochs)", "--batch", "16", "model.layers=1",
+            "model.width=32",
+            "model.heads=2", "model.ffn=64", "views.frames=4", "--bits", "16", "--run-dir", folder + "/" + runDir,
+        ] + extra
     }
 
     func checksum(_ output: String) -> String? {
@@ -108,8 +119,9 @@ final class ResumeTests: XCTestCase {
 
         // Under mpirun, SIGUSR1 sent to mpirun is forwarded to every rank.
         guard let mpirun = Self.mpirun else { throw XCTSkip("mpirun not installed: the single-process part passed") }
-        let mpiJob = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("signal2", epochs: 400),
-                             environment: Self.environment())
+        let mpiJob = try Job(
+            mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("signal2", epochs: 400),
+            environment: Self.environment())
         XCTAssertTrue(mpiJob.waitFor("epoch   2/", 60), mpiJob.output)
         kill(mpiJob.process.processIdentifier, SIGUSR1)
         XCTAssertEqual(mpiJob.wait(60), CheckpointManager.preemptedExitCode, mpiJob.output)
@@ -118,8 +130,9 @@ final class ResumeTests: XCTestCase {
 
         // SIGTERM to mpirun: Open MPI forwards it to the ranks and then ends the job itself
         // (status 1, not 75). The job ends promptly and the newest checkpoint verifies.
-        let termJob = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("signal3", epochs: 400),
-                              environment: Self.environment())
+        let termJob = try Job(
+            mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("signal3", epochs: 400),
+            environment: Self.environment())
         XCTAssertTrue(termJob.waitFor("epoch   2/", 60), termJob.output)
         kill(termJob.process.processIdentifier, SIGTERM)
         XCTAssertNotNil(termJob.wait(30), "mpirun must end after SIGTERM")
@@ -132,15 +145,18 @@ final class ResumeTests: XCTestCase {
         let (s1, first) = try run(train, arguments("damaged", ["--stop-after", "9", "checkpoints.every=3"]))
         XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, first)
         let files = Checkpoint.list(in: folder + "/damaged/checkpoints")
-        XCTAssertEqual(files.map { ($0 as NSString).lastPathComponent },
-                       ["checkpoint-000000009.h5", "checkpoint-000000006.h5", "checkpoint-000000003.h5"])
+        XCTAssertEqual(
+            files.map { ($0 as NSString).lastPathComponent },
+            ["checkpoint-000000009.h5", "checkpoint-000000006.h5", "checkpoint-000000003.h5"])
         // Flip bytes in the middle of the newest file (inside the parameter data).
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: files[0]))
         let size = try handle.seekToEnd()
         try handle.seek(toOffset: size / 2)
         try handle.write(contentsOf: Data(repeating: 0x5A, count: 64))
         try handle.close()
-        XCTAssertThrowsError(try Checkpoint.read(path: files[0])) { XCTAssertTrue("\($0)".contains("checkpoint-000000009.h5"), "\($0)") }
+        XCTAssertThrowsError(try Checkpoint.read(path: files[0])) {
+            XCTAssertTrue("\($0)".contains("checkpoint-000000009.h5"), "\($0)")
+        }
         let (s2, rest) = try run(train, arguments("damaged", ["--resume", "auto"]))
         XCTAssertEqual(s2, 0, rest)
         XCTAssertTrue(rest.contains("skipping damaged checkpoint") && rest.contains("checkpoint-000000009.h5"), rest)
@@ -154,8 +170,9 @@ final class ResumeTests: XCTestCase {
     func testKilledRankEndsTheJobPromptly() throws {
         let mpirun = try TestTools.requireMPIRun()
         let train = Self.tool("chain-train")
-        let job = try Job(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("killed", epochs: 400),
-                          environment: Self.environment())
+        let job = try Job(
+            mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", train] + arguments("killed", epochs: 400),
+            environment: Self.environment())
         XCTAssertTrue(job.waitFor("epoch   2/", 60), job.output)
         // The ranks are mpirun's children running chain-train.
         let pgrep = Process()
@@ -163,7 +180,9 @@ final class ResumeTests: XCTestCase {
         pgrep.arguments = ["-P", "\(job.process.processIdentifier)", "-f", "chain-train"]
         let pipe = Pipe(); pgrep.standardOutput = pipe
         try pgrep.run(); pgrep.waitUntilExit()
-        let ranks = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+        let ranks = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(
+            separator: "\n"
+        ).compactMap { Int32($0) }
         XCTAssertEqual(ranks.count, 2, "rank pids: \(ranks)")
         let start = Date()
         kill(try XCTUnwrap(ranks.last), SIGKILL)
@@ -179,27 +198,33 @@ final class ResumeTests: XCTestCase {
     /// `chain-train` with no dataset generates the built-in synthetic set (in its working
     /// folder) and trains CHAIN on it; one epoch here instead of six.
     func testNoArgumentRunTrainsCHAINOnSyntheticData() throws {
-        let (status, output) = try TestTools.run(Self.tool("chain-train"), ["--epochs", "1"], directory: folder, timeout: 600)
+        let (status, output) = try TestTools.run(
+            Self.tool("chain-train"), ["--epochs", "1"], directory: folder, timeout: 600)
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("generating the built-in synthetic set in runs/default/data"), output)
         XCTAssertTrue(output.contains("PCA-sign baseline on the same split"), output)
         XCTAssertTrue(output.contains("| 64 | "), output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/runs/default/data/synth.yaml"))
         // Every artefact of the run folder exists and parses.
-        let runs = try FileManager.default.contentsOfDirectory(atPath: folder + "/runs/default").filter { $0.hasPrefix("run-") }
+        let runs = try FileManager.default.contentsOfDirectory(atPath: folder + "/runs/default").filter {
+            $0.hasPrefix("run-")
+        }
         XCTAssertEqual(runs.count, 1)
         let run = folder + "/runs/default/" + runs[0]
         XCTAssertNoThrow(try RunConfig.resolve(path: run + "/config.yaml", overrides: []))
         let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         XCTAssertEqual(Set(records.compactMap { $0["kind"] as? String }), ["step", "epoch", "eval"])
-        XCTAssertEqual(records.filter { $0["kind"] as? String == "step" }.count, 15)   // 1 epoch of 15 steps
-        let final = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/eval/final.json"))) as! [String: Any]
+        XCTAssertEqual(records.filter { $0["kind"] as? String == "step" }.count, 15)  // 1 epoch of 15 steps
+        let final =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/eval/final.json")))
+            as! [String: Any]
         XCTAssertEqual((final["pr_curve"] as! [Any]).count, 65)
         for plot in ["losses", "map", "pr_curve", "hamming_histogram"] {
             let data = try Data(contentsOf: URL(fileURLWithPath: run + "/plots/\(plot).svg"))
             let parser = XMLParser(data: data)
-            XCTAssertTrue(parser.parse(), "\(plot).svg is not well-formed XML: \(String(describing: parser.parserError))")
+            XCTAssertTrue(
+                parser.parse(), "\(plot).svg is not well-formed XML: \(String(describing: parser.parserError))")
         }
         let report = try String(contentsOfFile: run + "/report.md", encoding: .utf8)
         XCTAssertTrue(report.contains("![PR curve](plots/pr_curve.svg)") && report.contains("| 64 | "), report)
@@ -209,7 +234,8 @@ final class ResumeTests: XCTestCase {
     /// mpirun, the ranks checkpoint and exit 75, the script requeues; the requeued job resumes.
     func testSbatchScriptForwardsTheSignalAndRequeues() throws {
         guard Self.mpirun != nil else { throw XCTSkip("mpirun not installed") }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+            .standardizedFileURL
         let script = repository.appendingPathComponent("launch/slurm/chain-train.sbatch").path
         for file in ["launch/slurm/chain-train.sbatch", "launch/slurm/chain-train-srun.sbatch", "launch/mpirun-local"] {
             let syntax = try run("/bin/bash", ["-n", repository.appendingPathComponent(file).path])
@@ -219,7 +245,7 @@ final class ResumeTests: XCTestCase {
             "CHAIN_TRAIN": Self.tool("chain-train"), "CHAIN_REQUEUE": "echo REQUEUE",
             "MPIRUN_FLAGS": "-np 2 --oversubscribe --bind-to none", "SLURM_JOB_ID": "4242",
         ])
-        let trainArguments = Array(arguments("sbatch", epochs: 60).dropFirst(2))   // the script passes --config itself
+        let trainArguments = Array(arguments("sbatch", epochs: 60).dropFirst(2))  // the script passes --config itself
         let job = try Job("/bin/bash", [script, folder + "/data/s.yaml"] + trainArguments, environment: environment)
         XCTAssertTrue(job.waitFor("epoch   2/", 60), job.output)
         kill(job.process.processIdentifier, SIGUSR1)
@@ -228,7 +254,8 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(job.output.contains("SIGUSR1 received: checkpoint written at step"), job.output)
         XCTAssertTrue(job.output.contains("REQUEUE 4242"), job.output)
         // The requeued job starts the same script again and finishes the run from the checkpoint.
-        let (status, rest) = try run("/bin/bash", [script, folder + "/data/s.yaml"] + trainArguments, environment: environment)
+        let (status, rest) = try run(
+            "/bin/bash", [script, folder + "/data/s.yaml"] + trainArguments, environment: environment)
         XCTAssertEqual(status, 0, rest)
         XCTAssertTrue(rest.contains("resumed from step"), rest)
         XCTAssertTrue(rest.contains("chain-train exited with status 0"), rest)
@@ -238,11 +265,14 @@ final class ResumeTests: XCTestCase {
     /// launch/mpirun-local picks the flags for this machine (root, oversubscription, one BLAS thread).
     func testMpirunLocalScript() throws {
         guard Self.mpirun != nil else { throw XCTSkip("mpirun not installed") }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+            .standardizedFileURL
         let script = repository.appendingPathComponent("launch/mpirun-local").path
         var environment = Self.environment(["CHAIN_TRAIN": Self.tool("chain-train")])
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = nil; environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil   // the script sets them
-        let (status, output) = try run(script, ["3"] + arguments("local", epochs: 1, ["--batch", "15"]), environment: environment)
+        // The script sets them.
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = nil; environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = nil
+        let (status, output) = try run(
+            script, ["3"] + arguments("local", epochs: 1, ["--batch", "15"]), environment: environment)
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("3 rank(s)"), output)
         let (usage, message) = try run(script, ["--config", "x"], environment: environment)
@@ -250,8 +280,9 @@ final class ResumeTests: XCTestCase {
     }
 
     func testSlurmTaskCountMismatchFailsFast() throws {
-        let (status, output) = try run(Self.tool("chain-train"), arguments("slurm"),
-                                       environment: Self.environment(["SLURM_NTASKS": "4", "SLURM_JOB_ID": "1"]))
+        let (status, output) = try run(
+            Self.tool("chain-train"), arguments("slurm"),
+            environment: Self.environment(["SLURM_NTASKS": "4", "SLURM_JOB_ID": "1"]))
         XCTAssertEqual(status, 2, output)
         XCTAssertTrue(output.contains("SLURM started 4 tasks (SLURM_NTASKS=4) but MPI sees a world of 1"), output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/slurm"), "nothing is written")

@@ -9,8 +9,12 @@ final class ToolTests: XCTestCase {
 
     override func setUpWithError() throws {
         folder = NSTemporaryDirectory() + "chain-tools-\(UUID().uuidString)"
-        let (s1, o1) = try ResumeTests.runProcess(ResumeTests.tool("chain-data"), ["synth", "--out", folder + "/data", "--name", "s", "--videos", "96",
-                                                                       "--queries", "16", "--classes", "4", "--dim", "32", "--frames", "8"])
+        let (s1, o1) = try ResumeTests.runProcess(
+            ResumeTests.tool("chain-data"),
+            [
+                "synth", "--out", folder + "/data", "--name", "s", "--videos", "96",
+                "--queries", "16", "--classes", "4", "--dim", "32", "--frames", "8",
+            ])
         XCTAssertEqual(s1, 0, o1)
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
@@ -25,42 +29,66 @@ final class ToolTests: XCTestCase {
 
     func testTrainEncodeEvaluateSearchAgree() throws {
         let data = folder + "/data"
-        let (s0, trained) = try tool("chain-train", ["--config", data + "/s.yaml", "--epochs", "2", "--batch", "16", "model.layers=1",
-                                                     "model.width=32", "model.heads=2", "model.ffn=64", "views.frames=4", "--bits", "16",
-                                                     "--run-dir", folder + "/run", "evaluation.top_k=[5, 20, 40]"])
+        let (s0, trained) = try tool(
+            "chain-train",
+            [
+                "--config", data + "/s.yaml", "--epochs", "2", "--batch", "16", "model.layers=1",
+                "model.width=32", "model.heads=2", "model.ffn=64", "views.frames=4", "--bits", "16",
+                "--run-dir", folder + "/run", "evaluation.top_k=[5, 20, 40]",
+            ])
         XCTAssertEqual(s0, 0, trained)
         let checkpoint = try XCTUnwrap(Checkpoint.list(in: folder + "/run/checkpoints").first)
-        let trainedRow = try XCTUnwrap(table(trained, "| 16 |"))   // | 16 | @5 | @20 | @40 | all |
-        let expected = trainedRow.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let trainedRow = try XCTUnwrap(table(trained, "| 16 |"))  // | 16 | @5 | @20 | @40 | all |
+        let expected = trainedRow.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
         // From the checkpoint, on the dataset.
-        let (s1, fromModel) = try tool("chain-eval", ["--config", data + "/s.yaml", "--checkpoint", checkpoint, "--topk", "5,20,40",
-                                                      "--json", folder + "/eval.json"])
+        let (s1, fromModel) = try tool(
+            "chain-eval",
+            [
+                "--config", data + "/s.yaml", "--checkpoint", checkpoint, "--topk", "5,20,40",
+                "--json", folder + "/eval.json",
+            ])
         XCTAssertEqual(s1, 0, fromModel)
         XCTAssertEqual(table(fromModel, "| mAP@K |"), "| mAP@K | " + expected[1...3].joined(separator: " | ") + " |")
         XCTAssertTrue(fromModel.contains("mAP (whole ranking) " + expected[4]), fromModel)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/eval.json"))) as! [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/eval.json")))
+            as! [String: Any]
         XCTAssertEqual((json["pr_curve"] as! [Any]).count, 17)
         XCTAssertEqual(json["bits"] as? Int, 16)
         // Through code files.
-        let (s2, e1) = try tool("chain-encode", ["--checkpoint", checkpoint, "--features", data + "/s_train_feats.h5", "--out", folder + "/db.h5"])
-        let (s3, e2) = try tool("chain-encode", ["--checkpoint", checkpoint, "--features", data + "/s_test_feats.h5", "--out", folder + "/q.h5"])
+        let (s2, e1) = try tool(
+            "chain-encode",
+            ["--checkpoint", checkpoint, "--features", data + "/s_train_feats.h5", "--out", folder + "/db.h5"])
+        let (s3, e2) = try tool(
+            "chain-encode",
+            ["--checkpoint", checkpoint, "--features", data + "/s_test_feats.h5", "--out", folder + "/q.h5"])
         XCTAssertEqual(s2, 0, e1); XCTAssertEqual(s3, 0, e2)
         let codes = try HDF5File(path: folder + "/db.h5").dataset("codes")
         XCTAssertEqual(codes.shape, [96, 2]); XCTAssertEqual(codes.elementType, .uint8)
         XCTAssertEqual(try codes.attributes.integer("bits"), 16)
-        let codeArguments = ["--db-codes", folder + "/db.h5", "--query-codes", folder + "/q.h5",
-                             "--db-labels", data + "/s_train_labels.mat", "--query-labels", data + "/s_test_labels.mat"]
+        let codeArguments = [
+            "--db-codes", folder + "/db.h5", "--query-codes", folder + "/q.h5",
+            "--db-labels", data + "/s_train_labels.mat", "--query-labels", data + "/s_test_labels.mat",
+        ]
         let (s4, fromCodes) = try tool("chain-eval", codeArguments + ["--topk", "5,20,40"])
         XCTAssertEqual(s4, 0, fromCodes)
         XCTAssertEqual(table(fromCodes, "| mAP@K |"), table(fromModel, "| mAP@K |"))
         // Under mpirun the encoding is shared out; the codes are the same.
         if let mpirun = MPITests.mpirun {
-            let (s5, e5) = try ResumeTests.runProcess(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", ResumeTests.tool("chain-encode"),
-                                                   "--checkpoint", checkpoint, "--features", data + "/s_train_feats.h5", "--out", folder + "/db2.h5"])
+            let (s5, e5) = try ResumeTests.runProcess(
+                mpirun,
+                [
+                    "-np", "2", "--oversubscribe", "--bind-to", "none", ResumeTests.tool("chain-encode"),
+                    "--checkpoint", checkpoint, "--features", data + "/s_train_feats.h5", "--out", folder + "/db2.h5",
+                ])
             XCTAssertEqual(s5, 0, e5)
             XCTAssertEqual(try HDF5File(path: folder + "/db2.h5").dataset("codes").readBytes(), try codes.readBytes())
         }
-        let (s6, search) = try tool("chain-search", ["--db-codes", folder + "/db.h5", "--query-codes", folder + "/q.h5", "--query", "3", "--top", "4"])
+        let (s6, search) = try tool(
+            "chain-search",
+            ["--db-codes", folder + "/db.h5", "--query-codes", folder + "/q.h5", "--query", "3", "--top", "4"])
         XCTAssertEqual(s6, 0, search)
         let ranks = search.split(separator: "\n").filter { $0.hasPrefix("   ") }
         XCTAssertEqual(ranks.count, 4, search)
@@ -75,7 +103,11 @@ final class ToolTests: XCTestCase {
             let path = folder + "/" + name
             let file = try HDF5File(path: path, mode: .truncate)
             let d = try file.createDataset("codes", shape: [count, bytes], type: .uint8)
-            if count > 0 { try [UInt8](repeating: 0x5A, count: count * bytes).withUnsafeBufferPointer { try d.writeBytes(start: [0, 0], count: [count, bytes], from: $0.baseAddress!) } }
+            if count > 0 {
+                try [UInt8](repeating: 0x5A, count: count * bytes).withUnsafeBufferPointer {
+                    try d.writeBytes(start: [0, 0], count: [count, bytes], from: $0.baseAddress!)
+                }
+            }
             if let bits { try d.attributes.set("bits", Int64(bits)) }
             file.close()
             return path
@@ -87,26 +119,59 @@ final class ToolTests: XCTestCase {
         let empty = try codeFile("empty.h5", count: 0, bits: 16, bytes: 2)
         let labels = ["--db-labels", data + "/s_train_labels.mat", "--query-labels", data + "/s_test_labels.mat"]
         let cases: [(String, [String], String)] = [
-            ("chain-eval", ["--db-codes", db16, "--query-codes", q32] + labels, "q32.h5 has 32-bit codes; \(db16) has 16-bit codes"),
-            ("chain-eval", ["--db-codes", db16, "--query-codes", noBits] + labels, "nobits.h5: 'codes' has no 'bits' attribute"),
-            ("chain-eval", ["--db-codes", db16, "--query-codes", q16, "--db-labels", data + "/s_test_labels.mat",
-                            "--query-labels", data + "/s_test_labels.mat"], "s_test_labels.mat: 16 label rows for 96 codes in \(db16)"),
-            ("chain-eval", ["--db-codes", db16, "--query-codes", q16] + labels + ["--topk", "5,200"], "--topk 200 is larger than the database (96 items)"),
-            ("chain-eval", ["--db-codes", db16, "--query-codes", q16] + labels + ["--topk", "5,x"], "--topk must be comma-separated positive integers"),
-            ("chain-eval", ["--db-codes", db16, "--query-codes", empty, "--db-labels", data + "/s_train_labels.mat",
-                            "--query-labels", try codeFileLabels(count: 0)], "empty"),
+            (
+                "chain-eval", ["--db-codes", db16, "--query-codes", q32] + labels,
+                "q32.h5 has 32-bit codes; \(db16) has 16-bit codes"
+            ),
+            (
+                "chain-eval", ["--db-codes", db16, "--query-codes", noBits] + labels,
+                "nobits.h5: 'codes' has no 'bits' attribute"
+            ),
+            (
+                "chain-eval",
+                [
+                    "--db-codes", db16, "--query-codes", q16, "--db-labels", data + "/s_test_labels.mat",
+                    "--query-labels", data + "/s_test_labels.mat",
+                ], "s_test_labels.mat: 16 label rows for 96 codes in \(db16)"
+            ),
+            (
+                "chain-eval", ["--db-codes", db16, "--query-codes", q16] + labels + ["--topk", "5,200"],
+                "--topk 200 is larger than the database (96 items)"
+            ),
+            (
+                "chain-eval", ["--db-codes", db16, "--query-codes", q16] + labels + ["--topk", "5,x"],
+                "--topk must be comma-separated positive integers"
+            ),
+            (
+                "chain-eval",
+                [
+                    "--db-codes", db16, "--query-codes", empty, "--db-labels", data + "/s_train_labels.mat",
+                    "--query-labels", try codeFileLabels(count: 0),
+                ], "empty"
+            ),
             ("chain-eval", ["--db-codes", db16] + labels, "give --checkpoint and --config, or --db-codes"),
-            ("chain-search", ["--db-codes", db16, "--query-codes", q16, "--query", "16"], "--query 16 is outside 0..<16"),
-            ("chain-encode", ["--checkpoint", folder + "/missing.h5", "--features", data + "/s_train_feats.h5", "--out", folder + "/out.h5"],
-             "missing.h5: no such checkpoint"),
+            (
+                "chain-search", ["--db-codes", db16, "--query-codes", q16, "--query", "16"],
+                "--query 16 is outside 0..<16"
+            ),
+            (
+                "chain-encode",
+                [
+                    "--checkpoint", folder + "/missing.h5", "--features", data + "/s_train_feats.h5", "--out",
+                    folder + "/out.h5",
+                ],
+                "missing.h5: no such checkpoint"
+            ),
         ]
         for (name, arguments, expected) in cases {
             let before = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-            let (status, output) = try tool(name, arguments + ["--json", folder + "/should-not-exist.json"].filter { _ in name == "chain-eval" })
+            let (status, output) = try tool(
+                name, arguments + ["--json", folder + "/should-not-exist.json"].filter { _ in name == "chain-eval" })
             XCTAssertNotEqual(status, 0, "\(name) \(arguments)")
             XCTAssertTrue(output.contains(expected), "\(name): '\(output)' lacks '\(expected)'")
             XCTAssertEqual(output.split(separator: "\n").count, 1, "one line: \(output)")
-            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), before, "\(name) wrote something")
+            XCTAssertEqual(
+                try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), before, "\(name) wrote something")
         }
     }
 

@@ -7,10 +7,14 @@ import XCTest
 final class RetrievalEvaluationTests: XCTestCase {
     func codes(_ rows: [[Float]]) -> PackedCodes {
         let flat = rows.flatMap { $0 }
-        return flat.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: rows.count, bits: rows[0].count) }
+        return flat.withUnsafeBufferPointer {
+            PackedCodes(values: $0.baseAddress!, count: rows.count, bits: rows[0].count)
+        }
     }
 
-    func labels(_ rows: [[UInt8]]) -> LabelMatrix { LabelMatrix(rows: rows.count, classes: rows[0].count, values: rows.flatMap { $0 }) }
+    func labels(_ rows: [[UInt8]]) -> LabelMatrix {
+        LabelMatrix(rows: rows.count, classes: rows[0].count, values: rows.flatMap { $0 })
+    }
 
     /// Query 0000 against d0 0000, d1 1111, d2 0001, d3 0011, d4 0000 (bit = +1):
     /// distances 0, 4, 1, 2, 0 → ranking d0, d4 (tie broken by index), d2, d3, d1.
@@ -22,20 +26,25 @@ final class RetrievalEvaluationTests: XCTestCase {
         let db = codes([[m, m, m, m], [1, 1, 1, 1], [m, m, m, 1], [m, m, 1, 1], [m, m, m, m]])
         let query = codes([[m, m, m, m]])
         let a: [UInt8] = [1, 0], b: [UInt8] = [0, 1]
-        let r = RetrievalEvaluation.evaluate(queries: query, database: db, queryLabels: labels([a]),
-                                             databaseLabels: labels([b, a, b, a, a]), topK: [2, 4, 5, 10])
+        let r = RetrievalEvaluation.evaluate(
+            queries: query, database: db, queryLabels: labels([a]),
+            databaseLabels: labels([b, a, b, a, a]), topK: [2, 4, 5, 10])
         XCTAssertEqual(r.mapAtK[2]!, 0.25, accuracy: 1e-12)
         XCTAssertEqual(r.mapAtK[4]!, 0.25, accuracy: 1e-12)
         XCTAssertEqual(r.mapAtK[5]!, 0.32, accuracy: 1e-12)
         XCTAssertEqual(r.mapAtK[10]!, 0.16, accuracy: 1e-12)
         XCTAssertEqual(r.mapAll, 1.6 / 3, accuracy: 1e-12)
         // precision@K and recall@K (3 relevant items): top 2 holds 1, top 4 holds 2, top 5 all 3.
-        XCTAssertEqual(r.precisionAtK[2]!, 0.5, accuracy: 1e-12); XCTAssertEqual(r.recallAtK[2]!, 1.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(r.precisionAtK[4]!, 0.5, accuracy: 1e-12); XCTAssertEqual(r.recallAtK[4]!, 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(r.precisionAtK[2]!, 0.5, accuracy: 1e-12);
+        XCTAssertEqual(r.recallAtK[2]!, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(r.precisionAtK[4]!, 0.5, accuracy: 1e-12);
+        XCTAssertEqual(r.recallAtK[4]!, 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(r.precisionAtK[10]!, 0.3, accuracy: 1e-12); XCTAssertEqual(r.recallAtK[10]!, 1, accuracy: 1e-12)
         // PR curve by radius: ρ=0 → d0, d4 (1 relevant of 2); ρ=1 adds d2; ρ=2 adds d3; ρ=4 adds d1.
         XCTAssertEqual(r.prCurve.count, 5)
-        let expected: [(Double, Double)] = [(0.5, 1.0 / 3), (1.0 / 3, 1.0 / 3), (0.5, 2.0 / 3), (0.5, 2.0 / 3), (0.6, 1)]
+        let expected: [(Double, Double)] = [
+            (0.5, 1.0 / 3), (1.0 / 3, 1.0 / 3), (0.5, 2.0 / 3), (0.5, 2.0 / 3), (0.6, 1),
+        ]
         for (radius, (p, rc)) in expected.enumerated() {
             XCTAssertEqual(r.prCurve[radius].radius, radius)
             XCTAssertEqual(r.prCurve[radius].precision, p, accuracy: 1e-12, "ρ = \(radius)")
@@ -50,8 +59,9 @@ final class RetrievalEvaluationTests: XCTestCase {
         let l = labels([[1, 0], [1, 0], [0, 1]])
         let kept = RetrievalEvaluation.evaluate(queries: c, database: c, queryLabels: l, databaseLabels: l, topK: [1])
         XCTAssertEqual(kept.mapAtK[1]!, 1, accuracy: 1e-12)
-        let dropped = RetrievalEvaluation.evaluate(queries: c, database: c, queryLabels: l, databaseLabels: l, topK: [1, 2],
-                                                   excludeSelf: true)
+        let dropped = RetrievalEvaluation.evaluate(
+            queries: c, database: c, queryLabels: l, databaseLabels: l, topK: [1, 2],
+            excludeSelf: true)
         // q0 → d1 (rel), d2; q1 → d0 (rel, tie with d2 at distance 1, smaller index), d2; q2 → d1, d0 (none relevant).
         XCTAssertEqual(dropped.mapAtK[1]!, 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(dropped.mapAll, 2.0 / 3, accuracy: 1e-12)
@@ -70,14 +80,20 @@ final class RetrievalEvaluationTests: XCTestCase {
     func testMatchesBruteForceReference() {
         var g = Philox(seed: 5)
         let bits = 16, n = 300, nq = 40, classes = 6
-        func randomCodes(_ count: Int) -> [[Float]] { (0..<count).map { _ in (0..<bits).map { _ in g.nextUniform() < 0.5 ? -1 : 1 } } }
+        func randomCodes(_ count: Int) -> [[Float]] {
+            (0..<count).map { _ in (0..<bits).map { _ in g.nextUniform() < 0.5 ? -1 : 1 } }
+        }
         func randomLabels(_ count: Int) -> [[UInt8]] {
-            (0..<count).map { _ in var row = (0..<classes).map { _ in UInt8(g.nextUniform() < 0.2 ? 1 : 0) }; row[g.nextInt(below: classes)] = 1; return row }
+            (0..<count).map { _ in
+                var row = (0..<classes).map { _ in UInt8(g.nextUniform() < 0.2 ? 1 : 0) };
+                row[g.nextInt(below: classes)] = 1; return row
+            }
         }
         let dbRows = randomCodes(n), qRows = randomCodes(nq), dbL = randomLabels(n), qL = randomLabels(nq)
         let ks = [1, 5, 20, 100, 300, 500]
-        let r = RetrievalEvaluation.evaluate(queries: codes(qRows), database: codes(dbRows), queryLabels: labels(qL),
-                                             databaseLabels: labels(dbL), topK: ks)
+        let r = RetrievalEvaluation.evaluate(
+            queries: codes(qRows), database: codes(dbRows), queryLabels: labels(qL),
+            databaseLabels: labels(dbL), topK: ks)
         var expected = [Double](repeating: 0, count: ks.count), expectedAll = 0.0
         for qi in 0..<nq {
             let dist = dbRows.map { row in zip(row, qRows[qi]).filter { $0 != $1 }.count }
@@ -118,7 +134,8 @@ final class RetrievalEvaluationTests: XCTestCase {
                 if !inside.isEmpty { p += Double(hit) / Double(inside.count); pn += 1 }
                 if all > 0 { rc += Double(hit) / Double(all); rn += 1 }
             }
-            XCTAssertEqual(r.prCurve[radius].precision, pn > 0 ? p / Double(pn) : 0, accuracy: 1e-12, "PR ρ = \(radius)")
+            XCTAssertEqual(
+                r.prCurve[radius].precision, pn > 0 ? p / Double(pn) : 0, accuracy: 1e-12, "PR ρ = \(radius)")
             XCTAssertEqual(r.prCurve[radius].recall, rn > 0 ? rc / Double(rn) : 0, accuracy: 1e-12, "PR ρ = \(radius)")
         }
     }
@@ -133,13 +150,16 @@ final class RetrievalEvaluationTests: XCTestCase {
         let dbL = labels((0..<n).map { _ in (0..<classes).map { _ in UInt8(g.nextUniform() < 0.3 ? 1 : 0) } })
         let qRowsL = (0..<nq).map { _ in (0..<classes).map { _ in UInt8(g.nextUniform() < 0.3 ? 1 : 0) } }
         let ks = [1, 10, 50]
-        let whole = RetrievalEvaluation.evaluate(queries: codes(qRows), database: codes(dbRows), queryLabels: labels(qRowsL),
-                                                 databaseLabels: dbL, topK: ks)
+        let whole = RetrievalEvaluation.evaluate(
+            queries: codes(qRows), database: codes(dbRows), queryLabels: labels(qRowsL),
+            databaseLabels: dbL, topK: ks)
         let split = 37
-        let a = RetrievalEvaluation.evaluate(queries: codes(Array(qRows[..<split])), database: codes(dbRows),
-                                             queryLabels: labels(Array(qRowsL[..<split])), databaseLabels: dbL, topK: ks)
-        let b = RetrievalEvaluation.evaluate(queries: codes(Array(qRows[split...])), database: codes(dbRows),
-                                             queryLabels: labels(Array(qRowsL[split...])), databaseLabels: dbL, topK: ks)
+        let a = RetrievalEvaluation.evaluate(
+            queries: codes(Array(qRows[..<split])), database: codes(dbRows),
+            queryLabels: labels(Array(qRowsL[..<split])), databaseLabels: dbL, topK: ks)
+        let b = RetrievalEvaluation.evaluate(
+            queries: codes(Array(qRows[split...])), database: codes(dbRows),
+            queryLabels: labels(Array(qRowsL[split...])), databaseLabels: dbL, topK: ks)
         func combine(_ x: Double, _ y: Double) -> Double { (x * Double(split) + y * Double(nq - split)) / Double(nq) }
         for k in ks {
             XCTAssertEqual(whole.mapAtK[k]!, combine(a.mapAtK[k]!, b.mapAtK[k]!), accuracy: 1e-12)
@@ -161,16 +181,22 @@ final class RetrievalEvaluationTests: XCTestCase {
         // a row with an extra all-zero class is still single-label, so add a duplicate class column instead.
         let twoHot = labels(single.map { c in (0..<classes).map { UInt8($0 == c ? 1 : 0) } + [UInt8(c == 0 ? 1 : 0)] })
         XCTAssertNotNil(oneHot.singleClasses())
-        XCTAssertNil(labels(single.map { c in (0..<classes).map { UInt8($0 == c || $0 == (c + 1) % classes ? 1 : 0) } }).singleClasses())
-        let a = RetrievalEvaluation.evaluate(queries: codes(rows), database: codes(rows), queryLabels: oneHot, databaseLabels: oneHot,
-                                             topK: [5, 50])
-        let b = RetrievalEvaluation.evaluate(queries: codes(rows), database: codes(rows), queryLabels: twoHot, databaseLabels: twoHot,
-                                             topK: [5, 50])
+        XCTAssertNil(
+            labels(single.map { c in (0..<classes).map { UInt8($0 == c || $0 == (c + 1) % classes ? 1 : 0) } })
+                .singleClasses())
+        let a = RetrievalEvaluation.evaluate(
+            queries: codes(rows), database: codes(rows), queryLabels: oneHot, databaseLabels: oneHot,
+            topK: [5, 50])
+        let b = RetrievalEvaluation.evaluate(
+            queries: codes(rows), database: codes(rows), queryLabels: twoHot, databaseLabels: twoHot,
+            topK: [5, 50])
         XCTAssertNil(twoHot.singleClasses())
         XCTAssertEqual(a, b)
     }
 
-    struct PackFixture: Decodable { struct Case: Decodable { let bits: Int; let codes: [[Float]]; let packed: [[UInt8]] }; let cases: [Case] }
+    struct PackFixture: Decodable {
+        struct Case: Decodable { let bits: Int; let codes: [[Float]]; let packed: [[UInt8]] }; let cases: [Case]
+    }
 
     /// Packing is numpy.packbits(codes > 0, axis=1), byte for byte (committed fixture).
     func testPackingMatchesNumpyPackbits() throws {
@@ -203,22 +229,29 @@ final class PCABaselineTests: XCTestCase {
     /// baseline table (computed there by the set's Python generator).
     func testReproducesMmnistPCABaselineWhenPresent() throws {
         let dirs = ["../shared/data/mmnist", "../../shared/data/mmnist"]
-        guard let dir = dirs.first(where: { FileManager.default.fileExists(atPath: $0 + "/mmnist_train_feats.h5") }) else {
+        guard let dir = dirs.first(where: { FileManager.default.fileExists(atPath: $0 + "/mmnist_train_feats.h5") })
+        else {
             throw XCTSkip("../shared/data/mmnist is not present")
         }
         let train = try HDF5File(path: dir + "/mmnist_train_feats.h5").dataset("feats").readFloats()
         let test = try HDF5File(path: dir + "/mmnist_test_feats.h5").dataset("feats").readFloats()
         let trainLabels = try LabelReader.read(path: dir + "/mmnist_train_labels.mat")
         let testLabels = try LabelReader.read(path: dir + "/mmnist_test_labels.mat")
-        let pca = train.withUnsafeBufferPointer { PCASignBaseline(fit: $0.baseAddress!, videos: 800, frames: 25, featureSize: 1280, bits: 64) }
+        let pca = train.withUnsafeBufferPointer {
+            PCASignBaseline(fit: $0.baseAddress!, videos: 800, frames: 25, featureSize: 1280, bits: 64)
+        }
         let db = train.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: 800, frames: 25) }
         let queries = test.withUnsafeBufferPointer { pca.encode($0.baseAddress!, videos: 200, frames: 25) }
-        let r = RetrievalEvaluation.evaluate(queries: queries, database: db, queryLabels: testLabels, databaseLabels: trainLabels,
-                                             topK: [5, 20, 40, 60, 80, 100])
+        let r = RetrievalEvaluation.evaluate(
+            queries: queries, database: db, queryLabels: testLabels, databaseLabels: trainLabels,
+            topK: [5, 20, 40, 60, 80, 100])
         let readme: [Int: Double] = [5: 0.5137, 20: 0.3043, 40: 0.2031, 60: 0.1581, 80: 0.1305, 100: 0.1122]
-        for (k, v) in readme { XCTAssertEqual(r.mapAtK[k]!, v, accuracy: 1e-4, "mAP@\(k)") }   // the README rounds to 4 places
+        // The README rounds to 4 places.
+        for (k, v) in readme { XCTAssertEqual(r.mapAtK[k]!, v, accuracy: 1e-4, "mAP@\(k)") }
         XCTAssertEqual(r.mapAll, 0.2430, accuracy: 1e-4)
-        print("mmnist PCA-sign 64: " + [5, 20, 40, 60, 80, 100].map { String(format: "@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
-              + String(format: " all %.4f", r.mapAll))
+        print(
+            "mmnist PCA-sign 64: "
+                + [5, 20, 40, 60, 80, 100].map { String(format: "@%d %.4f", $0, r.mapAtK[$0]!) }.joined(separator: " ")
+                + String(format: " all %.4f", r.mapAll))
     }
 }

@@ -46,12 +46,14 @@ final class AffinityPropagationTests: XCTestCase {
             let n = c.points.count
             sizes.insert(n)
             let coordinates = c.points.map { $0.map { Double($0) / 10000 } }
-            let modes: [AffinityPropagation.TieBreaking] = c.noise_free_agrees ? [.scikitLearn(seed: 0), .none] : [.scikitLearn(seed: 0)]
+            let modes: [AffinityPropagation.TieBreaking] =
+                c.noise_free_agrees ? [.scikitLearn(seed: 0), .none] : [.scikitLearn(seed: 0)]
             if !c.noise_free_agrees { noiseSensitive += 1 }
             for mode in modes {
-                let ap = AffinityPropagation(damping: c.damping, maxIterations: c.max_iter,
-                                             convergenceIterations: c.convergence_iter,
-                                             preference: c.preference.map { .value($0) } ?? .median, tieBreaking: mode)
+                let ap = AffinityPropagation(
+                    damping: c.damping, maxIterations: c.max_iter,
+                    convergenceIterations: c.convergence_iter,
+                    preference: c.preference.map { .value($0) } ?? .median, tieBreaking: mode)
                 let result = ap.fit(similarities: Self.similarities(coordinates), count: n)
                 let label = "case \(index) (n = \(n), \(mode))"
                 XCTAssertEqual(result.labels, c.labels, label)
@@ -76,7 +78,8 @@ final class AffinityPropagationTests: XCTestCase {
         // All off-diagonal similarities equal: one cluster when the preference is not above
         // them, every sample its own cluster when it is (scikit-learn's rule).
         let equal: [Double] = [0, -1, -1, -1, 0, -1, -1, -1, 0]
-        XCTAssertEqual(AffinityPropagation(preference: .value(-2)).fit(similarities: equal, count: 3).labels, [0, 0, 0])
+        XCTAssertEqual(
+            AffinityPropagation(preference: .value(-2)).fit(similarities: equal, count: 3).labels, [0, 0, 0])
         XCTAssertEqual(AffinityPropagation(preference: .value(0)).fit(similarities: equal, count: 3).labels, [0, 1, 2])
     }
 
@@ -110,7 +113,9 @@ final class AffinityPropagationTests: XCTestCase {
 
     func testFloatPointsHelperMatchesDefinition() {
         let pts: [Float] = [0, 1, 2, 3, -1, 0.5]
-        let s = pts.withUnsafeBufferPointer { AffinityPropagation.negativeSquaredDistances($0.baseAddress!, count: 3, dimension: 2) }
+        let s = pts.withUnsafeBufferPointer {
+            AffinityPropagation.negativeSquaredDistances($0.baseAddress!, count: 3, dimension: 2)
+        }
         XCTAssertEqual(s[0 * 3 + 1], -8)
         XCTAssertEqual(s[1 * 3 + 0], -8)
         XCTAssertEqual(s[0 * 3 + 2], -1.25)

@@ -28,9 +28,10 @@ enum SyntheticVideos {
 
 final class CHAINModelTests: XCTestCase {
     func smallConfig() -> CHAINConfig {
-        var c = CHAINConfig(featureSize: 10, maxFrames: 12, bits: 8, modelSize: 16, layers: 2, heads: 2, ffnSize: 24, viewFrames: 6)
+        var c = CHAINConfig(
+            featureSize: 10, maxFrames: 12, bits: 8, modelSize: 16, layers: 2, heads: 2, ffnSize: 24, viewFrames: 6)
         c.encoder.dropout = 0.1
-        c.sceneWeight = 1   // exercise all three tasks (the default leaves the scene task off)
+        c.sceneWeight = 1  // exercise all three tasks (the default leaves the scene task off)
         return c
     }
 
@@ -87,12 +88,17 @@ final class CHAINModelTests: XCTestCase {
         let batch = 3
         let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: seed + 1)
         let step = makeTrainingStep(model: model, maxBatch: batch)
-        return (model, {
-            var rng = Philox(seed: seed + 2)
-            return videos.withUnsafeBufferPointer {
-                step.run(videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng, exchange: SingleProcessExchange())
+        return (
+            model,
+            {
+                var rng = Philox(seed: seed + 2)
+                return videos.withUnsafeBufferPointer {
+                    step.run(
+                        videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng,
+                        exchange: SingleProcessExchange())
+                }
             }
-        })
+        )
     }
 
     /// CHAIN with the reconstruction task (γ > 0): the decoder rebuilds the frames each view
@@ -162,8 +168,9 @@ final class CHAINModelTests: XCTestCase {
                 let first = (s * batch) % 64
                 model.store.zeroGradients()
                 let l = videos.withUnsafeBufferPointer {
-                    step.run(videos: $0.baseAddress! + first * frames * 10, batch: batch, frames: frames, rng: &rng,
-                             exchange: SingleProcessExchange())
+                    step.run(
+                        videos: $0.baseAddress! + first * frames * 10, batch: batch, frames: frames, rng: &rng,
+                        exchange: SingleProcessExchange())
                 }
                 history.append(l.total)
                 optimizer.update(model.store, learningRate: 3e-3)
@@ -176,7 +183,8 @@ final class CHAINModelTests: XCTestCase {
     }
 
     func conmhConfig() -> CHAINConfig {
-        var c = CHAINConfig.conmh(featureSize: 10, frames: 8, bits: 8, modelSize: 16, layers: 2, heads: 2, headSize: 6, ffnSize: 24)
+        var c = CHAINConfig.conmh(
+            featureSize: 10, frames: 8, bits: 8, modelSize: 16, layers: 2, heads: 2, headSize: 6, ffnSize: 24)
         c.conmh.decoderWidth = 12
         c.conmh.decoderHeads = 2
         c.conmh.maskRatio = 0.5
@@ -221,8 +229,9 @@ final class CHAINModelTests: XCTestCase {
         for s in 0..<120 {
             model.store.zeroGradients()
             let l = videos.withUnsafeBufferPointer {
-                step.run(videos: $0.baseAddress! + ((s * batch) % 64) * frames * 10, batch: batch, frames: frames, rng: &rng,
-                         exchange: SingleProcessExchange())
+                step.run(
+                    videos: $0.baseAddress! + ((s * batch) % 64) * frames * 10, batch: batch, frames: frames, rng: &rng,
+                    exchange: SingleProcessExchange())
             }
             history.append(l.reconstruction)
             optimizer.update(model.store, learningRate: 3e-3)
@@ -246,11 +255,14 @@ final class CHAINModelTests: XCTestCase {
         let hashActs = HashLayer.Activations(model.hash, maxRows: batch * frames)
         let frameCodes = Tensor(shape: [batch * frames, 8])
         let positions = (0..<(batch * frames)).map { Int32($0 % frames) }
-        videos.withUnsafeBufferPointer { v in positions.withUnsafeBufferPointer { p in
-            let h = model.encoder.forward(v.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
-                                          rng: &layoutRng, training: false)
-            model.hash.forward(h, frameCodes.pointer, rows: batch * frames, hashActs, model.store)
-        } }
+        videos.withUnsafeBufferPointer { v in
+            positions.withUnsafeBufferPointer { p in
+                let h = model.encoder.forward(
+                    v.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
+                    rng: &layoutRng, training: false)
+                model.hash.forward(h, frameCodes.pointer, rows: batch * frames, hashActs, model.store)
+            }
+        }
         for v in 0..<batch {
             for b in 0..<8 {
                 let mean = (0..<frames).map { frameCodes[(v * frames + $0) * 8 + b] }.reduce(0, +)
@@ -283,12 +295,17 @@ final class CHAINModelTests: XCTestCase {
                     positions.append(Int32(frame))
                 }
             }
-            input.withUnsafeBufferPointer { x in positions.withUnsafeBufferPointer { p in
-                let h = model.encoder.forward(x.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
-                                              rng: &rng, training: false)
-                model.hash.forward(h, frameCodes.pointer, rows: batch * length, hashActs, model.store)
-            } }
-            for v in 0..<batch { for i in 0..<length { for b in 0..<8 { sums[v * 8 + b] += frameCodes[(v * length + i) * 8 + b] } } }
+            input.withUnsafeBufferPointer { x in
+                positions.withUnsafeBufferPointer { p in
+                    let h = model.encoder.forward(
+                        x.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
+                        rng: &rng, training: false)
+                    model.hash.forward(h, frameCodes.pointer, rows: batch * length, hashActs, model.store)
+                }
+            }
+            for v in 0..<batch {
+                for i in 0..<length { for b in 0..<8 { sums[v * 8 + b] += frameCodes[(v * length + i) * 8 + b] } }
+            }
         }
         XCTAssertEqual(codes.toArray(), sums.map { $0 < 0 ? -1 : 1 })
     }
@@ -298,22 +315,31 @@ final class AugmentedCopiesTests: XCTestCase {
     /// With pre-extracted copies, each view reads all its frames from one copy: if copy a of
     /// video v is filled with the constant 100·v + a, every frame of a view shows one value.
     func testViewsReadOneCopyEach() {
-        var config = CHAINConfig(featureSize: 3, maxFrames: 6, bits: 4, modelSize: 8, layers: 1, heads: 2, ffnSize: 8, viewFrames: 3)
+        var config = CHAINConfig(
+            featureSize: 3, maxFrames: 6, bits: 4, modelSize: 8, layers: 1, heads: 2, ffnSize: 8, viewFrames: 3)
         config.orderWeight = 0
         config.sceneWeight = 0
         let model = CHAINModel(config: config, seed: 1)
         let batch = 2, frames = 6, copies = 4
         var copiesData = [Float](repeating: 0, count: batch * copies * frames * 3)
-        for v in 0..<batch { for a in 0..<copies { for k in 0..<(frames * 3) { copiesData[((v * copies + a) * frames) * 3 + k] = Float(100 * v + a) } } }
+        for v in 0..<batch {
+            for a in 0..<copies {
+                for k in 0..<(frames * 3) { copiesData[((v * copies + a) * frames) * 3 + k] = Float(100 * v + a) }
+            }
+        }
         let clean = [Float](repeating: -1, count: batch * frames * 3)
         let step = CHAINStep(model: model, maxBatch: batch)
         var rng = Philox(seed: 2)
         var seenCopies = Set<Float>()
-        for _ in 0..<20 {   // 40 draws per video over 4 copies: all appear (P(miss) ≈ 4·0.75⁴⁰ ≈ 4e-5)
-            copiesData.withUnsafeBufferPointer { aug in clean.withUnsafeBufferPointer { x in
-                _ = step.run(videos: x.baseAddress!, batch: batch, frames: frames,
-                             augmented: .init(features: aug.baseAddress!, copies: copies), rng: &rng, exchange: SingleProcessExchange())
-            } }
+        for _ in 0..<20 {  // 40 draws per video over 4 copies: all appear (P(miss) ≈ 4·0.75⁴⁰ ≈ 4e-5)
+            copiesData.withUnsafeBufferPointer { aug in
+                clean.withUnsafeBufferPointer { x in
+                    _ = step.run(
+                        videos: x.baseAddress!, batch: batch, frames: frames,
+                        augmented: .init(features: aug.baseAddress!, copies: copies), rng: &rng,
+                        exchange: SingleProcessExchange())
+                }
+            }
             for view in 0..<2 {
                 let features = step.viewFeatures(view: view, rows: batch * 3 * 3)
                 for v in 0..<batch {

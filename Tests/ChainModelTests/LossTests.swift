@@ -7,24 +7,34 @@ import XCTest
 
 final class LossTests: XCTestCase {
     func testRowNormalizationGradient() {
-        let x = TestData.tensor([3, 5], seed: 1), y = Tensor(shape: [3, 5]), norms = Tensor(shape: [3]), dx = Tensor(shape: [3, 5])
+        let x = TestData.tensor([3, 5], seed: 1), y = Tensor(shape: [3, 5]), norms = Tensor(shape: [3]),
+            dx = Tensor(shape: [3, 5])
         let w = TestData.gaussian(15, seed: 2)
-        func loss() -> Double { RowNormalization.forward(x.pointer, y.pointer, norms: norms.pointer, rows: 3, columns: 5); return TestData.weightedSum(y.pointer, w) }
+        func loss() -> Double {
+            RowNormalization.forward(x.pointer, y.pointer, norms: norms.pointer, rows: 3, columns: 5);
+            return TestData.weightedSum(y.pointer, w)
+        }
         _ = loss()
-        w.withUnsafeBufferPointer { RowNormalization.backward(y.pointer, $0.baseAddress!, norms: norms.pointer, dx.pointer, rows: 3, columns: 5) }
-        let r = GradientCheck(epsilon: 1e-3).checkInput("x", values: x.pointer, count: 15, analytic: dx.toArray(), loss: loss)
+        w.withUnsafeBufferPointer {
+            RowNormalization.backward(y.pointer, $0.baseAddress!, norms: norms.pointer, dx.pointer, rows: 3, columns: 5)
+        }
+        let r = GradientCheck(epsilon: 1e-3).checkInput(
+            "x", values: x.pointer, count: 15, analytic: dx.toArray(), loss: loss)
         XCTAssertTrue(r.passed, "\(r)")
     }
 
     /// Two pairs of orthogonal codes, τ = 0.5: anchor 0 has s_01 = 2, s_02 = s_03 = 0, so
     /// ℓ = −2 + log(e² + 2) for every anchor by symmetry.
     func testContrastiveHandComputed() {
-        let codes: [Float] = [3, 0, 1, 0, 0, 2, 0, 5]   // rows: e1, e1, e2, e2 (unnormalised)
+        let codes: [Float] = [3, 0, 1, 0, 0, 2, 0, 5]  // rows: e1, e1, e2, e2 (unnormalised)
         var d = [Float](repeating: 0, count: 8)
-        let loss = codes.withUnsafeBufferPointer { c in d.withUnsafeMutableBufferPointer {
-            ContrastiveLoss(temperature: 0.5).lossAndGradient(codes: c.baseAddress!, rows: 4, dim: 2, positives: [1, 0, 3, 2],
-                                                               anchors: 0..<4, totalAnchors: 4, dCodes: $0.baseAddress!)
-        } }
+        let loss = codes.withUnsafeBufferPointer { c in
+            d.withUnsafeMutableBufferPointer {
+                ContrastiveLoss(temperature: 0.5).lossAndGradient(
+                    codes: c.baseAddress!, rows: 4, dim: 2, positives: [1, 0, 3, 2],
+                    anchors: 0..<4, totalAnchors: 4, dCodes: $0.baseAddress!)
+            }
+        }
         XCTAssertEqual(loss, -2 + log(exp(2.0) + 2), accuracy: 1e-6)
     }
 
@@ -37,10 +47,12 @@ final class LossTests: XCTestCase {
             let positives = (0..<m).map { ($0 + m / 2) % m }
             let fresh = Tensor(shape: [m, dim]), reused = Tensor(shape: [m, dim])
             let loss = ContrastiveLoss(temperature: 0.5, debiasPrior: 0.1)
-            let a = loss.lossAndGradient(codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: 2..<m,
-                                         totalAnchors: m, dCodes: fresh.pointer)
-            let b = loss.lossAndGradient(codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: 2..<m,
-                                         totalAnchors: m, dCodes: reused.pointer, workspace: workspace)
+            let a = loss.lossAndGradient(
+                codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: 2..<m,
+                totalAnchors: m, dCodes: fresh.pointer)
+            let b = loss.lossAndGradient(
+                codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: 2..<m,
+                totalAnchors: m, dCodes: reused.pointer, workspace: workspace)
             XCTAssertEqual(a, b)
             XCTAssertEqual(fresh.toArray(), reused.toArray())
 
@@ -50,10 +62,12 @@ final class LossTests: XCTestCase {
             let targets = (0..<m).map { Int32($0 % 3 == 0 ? -1 : $0 % k) }
             let p = PrototypeLoss(temperature: 0.1)
             let dFresh = Tensor(shape: [m, dim]), dReused = Tensor(shape: [m, dim])
-            let c = p.lossAndGradient(anchors: codes.pointer, rows: m, dim: dim, prototypes: centers.pointer, count: k,
-                                      targets: targets, totalAnchors: m, dAnchors: dFresh.pointer)
-            let d = p.lossAndGradient(anchors: codes.pointer, rows: m, dim: dim, prototypes: centers.pointer, count: k,
-                                      targets: targets, totalAnchors: m, dAnchors: dReused.pointer, workspace: prototypes)
+            let c = p.lossAndGradient(
+                anchors: codes.pointer, rows: m, dim: dim, prototypes: centers.pointer, count: k,
+                targets: targets, totalAnchors: m, dAnchors: dFresh.pointer)
+            let d = p.lossAndGradient(
+                anchors: codes.pointer, rows: m, dim: dim, prototypes: centers.pointer, count: k,
+                targets: targets, totalAnchors: m, dAnchors: dReused.pointer, workspace: prototypes)
             XCTAssertEqual(c, d)
             XCTAssertEqual(dFresh.toArray(), dReused.toArray())
         }
@@ -68,14 +82,17 @@ final class LossTests: XCTestCase {
             let codes = TestData.tensor([m, dim], seed: 3)
             let positives = [4, 5, 6, 7, 0, 1, 2, 3]
             func value(_ anchors: Range<Int>, _ d: Tensor) -> Double {
-                loss.lossAndGradient(codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: anchors,
-                                     totalAnchors: m, dCodes: d.pointer)
+                loss.lossAndGradient(
+                    codes: codes.pointer, rows: m, dim: dim, positives: positives, anchors: anchors,
+                    totalAnchors: m, dCodes: d.pointer)
             }
             // Rank 0 owns rows 0..<4 here: its gradient for rows 4..<8 is what it sends back.
             let d = Tensor(shape: [m, dim])
             _ = value(0..<4, d)
             let scratch = Tensor(shape: [m, dim])
-            let r = GradientCheck(epsilon: 1e-3).checkInput("codes", values: codes.pointer, count: m * dim, analytic: d.toArray()) {
+            let r = GradientCheck(epsilon: 1e-3).checkInput(
+                "codes", values: codes.pointer, count: m * dim, analytic: d.toArray()
+            ) {
                 value(0..<4, scratch)
             }
             XCTAssertTrue(r.passed, "prior \(String(describing: prior)): \(r)")
@@ -95,11 +112,13 @@ final class LossTests: XCTestCase {
         // (Σneg − τ⁺·N·pos)/(1 − τ⁺) = (2 − 0.9·2·e²)/0.1 < 0 < N·e^{−1/τ}, so Ng is clamped.
         let codes: [Float] = [1, 0, 1, 0, 0, 1, 0, 1]
         var d = [Float](repeating: 0, count: 8)
-        _ = codes.withUnsafeBufferPointer { c in d.withUnsafeMutableBufferPointer {
-            ContrastiveLoss(temperature: 0.5, debiasPrior: 0.9).lossAndGradient(
-                codes: c.baseAddress!, rows: 4, dim: 2, positives: [1, 0, 3, 2], anchors: 0..<1, totalAnchors: 4,
-                dCodes: $0.baseAddress!)
-        } }
+        _ = codes.withUnsafeBufferPointer { c in
+            d.withUnsafeMutableBufferPointer {
+                ContrastiveLoss(temperature: 0.5, debiasPrior: 0.9).lossAndGradient(
+                    codes: c.baseAddress!, rows: 4, dim: 2, positives: [1, 0, 3, 2], anchors: 0..<1, totalAnchors: 4,
+                    dCodes: $0.baseAddress!)
+            }
+        }
         XCTAssertEqual(d[4], 0); XCTAssertEqual(d[5], 0); XCTAssertEqual(d[6], 0); XCTAssertEqual(d[7], 0)
     }
 
@@ -114,15 +133,18 @@ final class LossTests: XCTestCase {
         let loss = PrototypeLoss(temperature: 0.1)
         func value(_ out: Tensor) -> Double {
             protos.withUnsafeBufferPointer {
-                loss.lossAndGradient(anchors: anchors.pointer, rows: 6, dim: 4, prototypes: $0.baseAddress!, count: 3,
-                                     targets: targets, totalAnchors: 5, dAnchors: out.pointer)
+                loss.lossAndGradient(
+                    anchors: anchors.pointer, rows: 6, dim: 4, prototypes: $0.baseAddress!, count: 3,
+                    targets: targets, totalAnchors: 5, dAnchors: out.pointer)
             }
         }
         _ = value(d)
         let scratch = Tensor(shape: [6, 4])
-        let r = GradientCheck(epsilon: 1e-3).checkInput("anchors", values: anchors.pointer, count: 24, analytic: d.toArray()) { value(scratch) }
+        let r = GradientCheck(epsilon: 1e-3).checkInput(
+            "anchors", values: anchors.pointer, count: 24, analytic: d.toArray()
+        ) { value(scratch) }
         XCTAssertTrue(r.passed, "\(r)")
-        for k in 8..<12 { XCTAssertEqual(d[k], 0) }   // target −1: no loss, no gradient
+        for k in 8..<12 { XCTAssertEqual(d[k], 0) }  // target −1: no loss, no gradient
     }
 }
 
@@ -151,7 +173,8 @@ final class ViewTests: XCTestCase {
     /// Masking keeps a random, ordered subset of the segment-sampled frames; without it the
     /// sampler draws exactly what it drew before the option existed.
     func testMaskedSegmentSampling() {
-        let plain = SegmentSampler(segments: 25, minimumSpan: 1), masked = SegmentSampler(segments: 25, minimumSpan: 1, maskRatio: 0.5)
+        let plain = SegmentSampler(segments: 25, minimumSpan: 1),
+            masked = SegmentSampler(segments: 25, minimumSpan: 1, maskRatio: 0.5)
         XCTAssertEqual(plain.viewLength, 25)
         XCTAssertEqual(masked.viewLength, 12, "25 − round(12.5)")
         XCTAssertEqual(SegmentSampler(segments: 4, maskRatio: 0.9).viewLength, 1, "at least one frame stays")
@@ -167,7 +190,8 @@ final class ViewTests: XCTestCase {
         // Each frame is kept with probability 12/25: 960 of 2000 draws.
         XCTAssertTrue(seen.allSatisfy { abs($0 - 960) < 130 }, "\(seen)")
         // A masked view is a subset of the unmasked draw from the same generator state.
-        let segments = SegmentSampler(segments: 12, minimumSpan: 0.5), subset = SegmentSampler(segments: 12, minimumSpan: 0.5, maskRatio: 0.25)
+        let segments = SegmentSampler(segments: 12, minimumSpan: 0.5),
+            subset = SegmentSampler(segments: 12, minimumSpan: 0.5, maskRatio: 0.25)
         for seed in 0..<50 {
             var a = Philox(seed: UInt64(seed)), b = Philox(seed: UInt64(seed))
             let all = segments.sample(frames: 40, rng: &a), some = subset.sample(frames: 40, rng: &b)
@@ -215,7 +239,9 @@ final class ViewTests: XCTestCase {
         var acts = [Float](repeating: 0, count: 12 * dim)
         for t in 0..<6 { acts[t * dim + (t < 3 ? 0 : 1)] = 1; acts[t * dim + 3] = 0.01 * Float(t) }
         for t in 6..<12 { acts[t * dim + (t - 6) / 2] = 1; acts[t * dim + 3] = 0.01 * Float(t - 6) }
-        let scenes = acts.withUnsafeBufferPointer { SceneSegmentation().segment($0.baseAddress!, videos: 2, frames: 6, dim: dim) }
+        let scenes = acts.withUnsafeBufferPointer {
+            SceneSegmentation().segment($0.baseAddress!, videos: 2, frames: 6, dim: dim)
+        }
         XCTAssertEqual(scenes.scenesPerVideo, [2, 3])
         XCTAssertEqual(scenes.count, 5)
         XCTAssertEqual(scenes.assignment, [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 4])

@@ -20,7 +20,7 @@ final class ReferenceHashNetTests: XCTestCase {
         let net = ReferenceHashNet(shape: shape, seed: 1)
         let clips = TestData.gaussian(shape.batch * shape.frames * shape.features, seed: 2)
         func loss() -> Double {
-            var rng = Philox(seed: 3)   // the same masks and permutations every evaluation
+            var rng = Philox(seed: 3)  // the same masks and permutations every evaluation
             return clips.withUnsafeBufferPointer { net.lossAndGradients($0.baseAddress!, rng: &rng).total }
         }
         net.store.zeroGradients()
@@ -44,7 +44,8 @@ final class ReferenceHashNetTests: XCTestCase {
         XCTAssertTrue(reference.gradients.contains { $0 != 0 })
         for (workers, share) in [(1, true), (2, false), (2, true), (3, true)] {
             let other = run(workers: workers, share: share)
-            XCTAssertEqual(other.loss, reference.loss, accuracy: 1e-6 * abs(reference.loss), "workers \(workers), shared \(share)")
+            XCTAssertEqual(
+                other.loss, reference.loss, accuracy: 1e-6 * abs(reference.loss), "workers \(workers), shared \(share)")
             let largest = reference.gradients.map(abs).max()!
             let worst = zip(other.gradients, reference.gradients).map { abs($0 - $1) }.max()!
             XCTAssertLessThan(worst, 1e-5 * largest, "workers \(workers), shared \(share)")

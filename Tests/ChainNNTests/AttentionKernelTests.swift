@@ -15,18 +15,21 @@ final class AttentionKernelTests: XCTestCase {
             let dContext = TestData.gaussian(batch * t * inner, seed: UInt64(t + 1))
             var g = Philox(seed: UInt64(t + 2))
             let mask = (0..<(batch * heads * t * t)).map { _ in g.nextUniform() < 0.8 ? Float(1.25) : 0 }
-            let padding = (0..<(batch * t)).map { $0 % t == t - 1 }   // the last frame of each sequence
+            let padding = (0..<(batch * t)).map { $0 % t == t - 1 }  // the last frame of each sequence
             var probs = [Float](repeating: 0, count: batch * heads * t * t)
             var context = [Float](repeating: 0, count: batch * t * inner)
-            var dQKV = [Float](repeating: .nan, count: batch * t * stride)   // every entry must be written
+            var dQKV = [Float](repeating: .nan, count: batch * t * stride)  // every entry must be written
             var scratch = [Float](repeating: 0, count: core.scratchCount(seqLen: t))
-            core.forward(qkv: qkv, probs: &probs, dropMask: mask, keyPadding: padding, context: &context, scratch: &scratch,
-                         batch: batch, seqLen: t)
-            core.backward(qkv: qkv, probs: probs, dropMask: mask, dContext: dContext, dQKV: &dQKV, scratch: &scratch,
-                          batch: batch, seqLen: t)
+            core.forward(
+                qkv: qkv, probs: &probs, dropMask: mask, keyPadding: padding, context: &context, scratch: &scratch,
+                batch: batch, seqLen: t)
+            core.backward(
+                qkv: qkv, probs: probs, dropMask: mask, dContext: dContext, dQKV: &dQKV, scratch: &scratch,
+                batch: batch, seqLen: t)
 
             // Reference, in double precision.
-            var refContext = [Double](repeating: 0, count: context.count), refD = [Double](repeating: 0, count: dQKV.count)
+            var refContext = [Double](repeating: 0, count: context.count),
+                refD = [Double](repeating: 0, count: dQKV.count)
             let scale = 1 / Double(dh).squareRoot()
             for b in 0..<batch {
                 for h in 0..<heads {
@@ -35,14 +38,23 @@ final class AttentionKernelTests: XCTestCase {
                     func v(_ i: Int, _ c: Int) -> Double { Double(qkv[(b * t + i) * stride + 2 * inner + h * dh + c]) }
                     func m(_ i: Int, _ j: Int) -> Double { Double(mask[((b * heads + h) * t + i) * t + j]) }
                     for i in 0..<t {
-                        var s = (0..<t).map { j in padding[b * t + j] ? -Double.infinity : (0..<dh).reduce(0.0) { $0 + q(i, $1) * k(j, $1) } * scale }
+                        var s = (0..<t).map { j in
+                            padding[b * t + j]
+                                ? -Double.infinity : (0..<dh).reduce(0.0) { $0 + q(i, $1) * k(j, $1) } * scale
+                        }
                         let top = s.max()!
                         s = s.map { Foundation.exp($0 - top) }
                         let total = s.reduce(0, +)
                         let p = s.map { $0 / total }
-                        for j in 0..<t { XCTAssertEqual(Double(probs[((b * heads + h) * t + i) * t + j]), p[j], accuracy: 1e-6) }
+                        for j in 0..<t {
+                            XCTAssertEqual(Double(probs[((b * heads + h) * t + i) * t + j]), p[j], accuracy: 1e-6)
+                        }
                         let dc = (0..<dh).map { Double(dContext[(b * t + i) * inner + h * dh + $0]) }
-                        for c in 0..<dh { refContext[(b * t + i) * inner + h * dh + c] = (0..<t).reduce(0.0) { $0 + p[$1] * m(i, $1) * v($1, c) } }
+                        for c in 0..<dh {
+                            refContext[(b * t + i) * inner + h * dh + c] = (0..<t).reduce(0.0) {
+                                $0 + p[$1] * m(i, $1) * v($1, c)
+                            }
+                        }
                         let dp = (0..<t).map { j in (0..<dh).reduce(0.0) { $0 + dc[$1] * v(j, $1) } * m(i, j) }
                         let dot = (0..<t).reduce(0.0) { $0 + dp[$1] * p[$1] }
                         let ds = (0..<t).map { p[$0] * (dp[$0] - dot) * scale }

@@ -6,8 +6,9 @@ import XCTest
 /// Splitting a batch over worker threads changes nothing but the order of gradient sums.
 final class EncoderWorkerTests: XCTestCase {
     func testWorkersGiveTheSingleThreadResult() {
-        let config = EncoderConfig(inputSize: 12, modelSize: 16, layers: 2, heads: 2, ffnSize: 24, maxPositions: 6,
-                                   placement: .post, dropout: 0.2, attentionDropout: 0.1, finalNorm: true, maskToken: true)
+        let config = EncoderConfig(
+            inputSize: 12, modelSize: 16, layers: 2, heads: 2, ffnSize: 24, maxPositions: 6,
+            placement: .post, dropout: 0.2, attentionDropout: 0.1, finalNorm: true, maskToken: true)
         var layout = ParameterLayout()
         let encoder = TransformerEncoder("e", config: config, layout: &layout)
         let batch = 7, t = 5, rows = batch * t
@@ -25,11 +26,13 @@ final class EncoderWorkerTests: XCTestCase {
             features.withUnsafeBufferPointer { x in
                 positions.withUnsafeBufferPointer { p in
                     tokenMask.withUnsafeBufferPointer { m in
-                        let y = encoder.forward(x.baseAddress!, positions: p.baseAddress!, batch: batch, tokenMask: m.baseAddress!,
-                                                acts, store, rng: &rng, training: true)
+                        let y = encoder.forward(
+                            x.baseAddress!, positions: p.baseAddress!, batch: batch, tokenMask: m.baseAddress!,
+                            acts, store, rng: &rng, training: true)
                         outputs.append(Array(UnsafeBufferPointer(start: y, count: rows * 16)))
-                        encoder.backward(x.baseAddress!, positions: p.baseAddress!, dOutput: dOut, acts, store,
-                                         dFeatures: dFeatures.pointer)
+                        encoder.backward(
+                            x.baseAddress!, positions: p.baseAddress!, dOutput: dOut, acts, store,
+                            dFeatures: dFeatures.pointer)
                     }
                 }
             }

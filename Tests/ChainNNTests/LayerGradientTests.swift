@@ -15,7 +15,9 @@ final class LayerGradientTests: XCTestCase {
         let rows = 4
         let x = TestData.tensor([rows, 7], seed: 2), y = Tensor(shape: [rows, 5]), dx = Tensor(shape: [rows, 7])
         let w = TestData.gaussian(rows * 5, seed: 3)
-        func loss() -> Double { layer.forward(x.pointer, y.pointer, rows: rows, store); return TestData.weightedSum(y.pointer, w) }
+        func loss() -> Double {
+            layer.forward(x.pointer, y.pointer, rows: rows, store); return TestData.weightedSum(y.pointer, w)
+        }
         _ = loss()
         store.zeroGradients()
         w.withUnsafeBufferPointer { layer.backward(x.pointer, $0.baseAddress!, dx.pointer, rows: rows, store) }
@@ -30,7 +32,9 @@ final class LayerGradientTests: XCTestCase {
         let norm = LayerNorm("ln", size: 9, layout: &layout)
         let store = ParameterStore(layout: layout)
         // Non-trivial affine parameters, so dγ and the γ-scaled input gradient are both exercised.
-        for (k, v) in TestData.gaussian(layout.count, seed: 4, scale: 0.5).enumerated() { store.values.pointer[k] = 1 + v }
+        for (k, v) in TestData.gaussian(layout.count, seed: 4, scale: 0.5).enumerated() {
+            store.values.pointer[k] = 1 + v
+        }
         let rows = 3
         let x = TestData.tensor([rows, 9], seed: 5, scale: 2), y = Tensor(shape: [rows, 9])
         let stats = Tensor(shape: [rows, 2]), dx = Tensor(shape: [rows, 9])
@@ -40,7 +44,9 @@ final class LayerGradientTests: XCTestCase {
             return TestData.weightedSum(y.pointer, w)
         }
         _ = loss()
-        w.withUnsafeBufferPointer { norm.backward(x.pointer, $0.baseAddress!, dx.pointer, stats: stats.pointer, rows: rows, store) }
+        w.withUnsafeBufferPointer {
+            norm.backward(x.pointer, $0.baseAddress!, dx.pointer, stats: stats.pointer, rows: rows, store)
+        }
         XCTAssertTrue(checker.checkParameters(store, loss: loss).passed)
         let i = checker.checkInput("x", values: x.pointer, count: x.count, analytic: dx.toArray(), loss: loss)
         XCTAssertTrue(i.passed, "\(i)")
@@ -58,7 +64,7 @@ final class LayerGradientTests: XCTestCase {
             let mean = row.reduce(0, +) / 6
             let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 6
             XCTAssertEqual(mean, 0, accuracy: 1e-6)
-            XCTAssertEqual(variance, 1, accuracy: 1e-3)   // ε = 1e-5 keeps it just under 1
+            XCTAssertEqual(variance, 1, accuracy: 1e-3)  // ε = 1e-5 keeps it just under 1
         }
         // accumulateInput adds to what dx holds.
         let dy = TestData.tensor([2, 6], seed: 8), dx1 = Tensor(shape: [2, 6]), dx2 = Tensor(shape: [2, 6])
@@ -73,14 +79,17 @@ final class LayerGradientTests: XCTestCase {
         let x = Tensor(shape: [n], values: (0..<n).map { Float($0 - 20) * 0.25 + 0.013 })
         let y = Tensor(shape: [n]), dx = Tensor(shape: [n])
         let w = TestData.gaussian(n, seed: 9)
-        func loss() -> Double { GELU.forward(x.pointer, y.pointer, count: n); return TestData.weightedSum(y.pointer, w) }
+        func loss() -> Double {
+            GELU.forward(x.pointer, y.pointer, count: n); return TestData.weightedSum(y.pointer, w)
+        }
         _ = loss()
         for k in 0..<n {
             let v = Double(x[k])
             XCTAssertEqual(Double(y[k]), 0.5 * v * (1 + erf(v / 2.0.squareRoot())), accuracy: 2e-6 * max(1, abs(v)))
         }
         w.withUnsafeBufferPointer { GELU.backward(x.pointer, $0.baseAddress!, dx.pointer, count: n) }
-        let r = GradientCheck(epsilon: 1e-3).checkInput("x", values: x.pointer, count: n, analytic: dx.toArray(), loss: loss)
+        let r = GradientCheck(epsilon: 1e-3).checkInput(
+            "x", values: x.pointer, count: n, analytic: dx.toArray(), loss: loss)
         XCTAssertTrue(r.passed, "\(r)")
     }
 
@@ -88,26 +97,31 @@ final class LayerGradientTests: XCTestCase {
     func testMultiHeadAttentionGradients() {
         for (masked, dropout) in [(false, Float(0)), (true, 0), (true, 0.3)] {
             var layout = ParameterLayout()
-            let attn = MultiHeadAttention("attn", modelSize: 12, heads: 3, headSize: 5, dropout: dropout, layout: &layout)
+            let attn = MultiHeadAttention(
+                "attn", modelSize: 12, heads: 3, headSize: 5, dropout: dropout, layout: &layout)
             let store = ParameterStore(layout: layout)
             store.initialize(Philox(seed: 10))
             let batch = 2, t = 5, rows = batch * t
             let acts = MultiHeadAttention.Activations(attn, maxBatch: batch, seqLen: t)
-            let x = TestData.tensor([rows, 12], seed: 11), y = Tensor(shape: [rows, 12]), dx = Tensor(shape: [rows, 12])
+            let x = TestData.tensor([rows, 12], seed: 11), y = Tensor(shape: [rows, 12]),
+                dx = Tensor(shape: [rows, 12])
             let w = TestData.gaussian(rows * 12, seed: 12)
             var padding = [Bool](repeating: false, count: rows)
             if masked { padding[3] = true; padding[4] = true; padding[9] = true }
             func loss() -> Double {
-                var random = SequenceRandom(seed: 13, stream: 0, sequences: batch)   // the same dropout mask every time
+                var random = SequenceRandom(seed: 13, stream: 0, sequences: batch)  // the same dropout mask every time
                 padding.withUnsafeBufferPointer {
-                    attn.forward(x.pointer, y.pointer, batch: batch, keyPadding: masked ? $0.baseAddress! : nil, acts, store,
-                                 random: &random, training: true)
+                    attn.forward(
+                        x.pointer, y.pointer, batch: batch, keyPadding: masked ? $0.baseAddress! : nil, acts, store,
+                        random: &random, training: true)
                 }
                 return TestData.weightedSum(y.pointer, w)
             }
             _ = loss()
             store.zeroGradients()
-            w.withUnsafeBufferPointer { attn.backward(x.pointer, $0.baseAddress!, dx.pointer, batch: batch, acts, store) }
+            w.withUnsafeBufferPointer {
+                attn.backward(x.pointer, $0.baseAddress!, dx.pointer, batch: batch, acts, store)
+            }
             let p = checker.checkParameters(store, perParameter: 30, loss: loss)
             XCTAssertTrue(p.passed, "masked \(masked) dropout \(dropout): \(p)")
             let i = checker.checkInput("x", values: x.pointer, count: x.count, analytic: dx.toArray(), loss: loss)
@@ -125,12 +139,16 @@ final class LayerGradientTests: XCTestCase {
         let padding = [false, false, true, true]
         var random = SequenceRandom(seed: 0, stream: 0, sequences: 1)
         padding.withUnsafeBufferPointer {
-            attn.forward(x.pointer, y1.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, random: &random, training: false)
+            attn.forward(
+                x.pointer, y1.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, random: &random,
+                training: false)
         }
         // Changing the padded frames must not change the outputs at the real frames.
         for k in 16..<32 { x.pointer[k] += 5 }
         padding.withUnsafeBufferPointer {
-            attn.forward(x.pointer, y2.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, random: &random, training: false)
+            attn.forward(
+                x.pointer, y2.pointer, batch: 1, keyPadding: $0.baseAddress!, acts, store, random: &random,
+                training: false)
         }
         for k in 0..<16 { XCTAssertEqual(y1[k], y2[k], accuracy: 1e-6) }
         // Padded positions receive zero attention probability.
@@ -142,23 +160,29 @@ final class LayerGradientTests: XCTestCase {
         for placement in NormPlacement.allCases {
             for dropout in [Float(0), 0.2] {
                 var layout = ParameterLayout()
-                let block = TransformerBlock("b", modelSize: 8, heads: 2, headSize: 4, ffnSize: 16, placement: placement,
-                                             dropout: dropout, attentionDropout: dropout, layout: &layout)
+                let block = TransformerBlock(
+                    "b", modelSize: 8, heads: 2, headSize: 4, ffnSize: 16, placement: placement,
+                    dropout: dropout, attentionDropout: dropout, layout: &layout)
                 let store = ParameterStore(layout: layout)
                 store.initialize(Philox(seed: 16))
                 let batch = 2, t = 4, rows = batch * t
                 let acts = TransformerBlock.Activations(block, maxBatch: batch, seqLen: t)
                 let scratch = TransformerBlock.Scratch(maxRows: rows, modelSize: 8, ffnSize: 16)
-                let x = TestData.tensor([rows, 8], seed: 17), y = Tensor(shape: [rows, 8]), dx = Tensor(shape: [rows, 8])
+                let x = TestData.tensor([rows, 8], seed: 17), y = Tensor(shape: [rows, 8]),
+                    dx = Tensor(shape: [rows, 8])
                 let w = TestData.gaussian(rows * 8, seed: 18)
                 func loss() -> Double {
                     var random = SequenceRandom(seed: 19, stream: 0, sequences: batch)
-                    block.forward(x.pointer, y.pointer, batch: batch, keyPadding: nil, acts, store, random: &random, training: true)
+                    block.forward(
+                        x.pointer, y.pointer, batch: batch, keyPadding: nil, acts, store, random: &random,
+                        training: true)
                     return TestData.weightedSum(y.pointer, w)
                 }
                 _ = loss()
                 store.zeroGradients()
-                w.withUnsafeBufferPointer { block.backward(x.pointer, $0.baseAddress!, dx.pointer, batch: batch, acts, scratch, store) }
+                w.withUnsafeBufferPointer {
+                    block.backward(x.pointer, $0.baseAddress!, dx.pointer, batch: batch, acts, scratch, store)
+                }
                 let p = checker.checkParameters(store, loss: loss)
                 XCTAssertTrue(p.passed, "\(placement) dropout \(dropout): \(p)")
                 let i = checker.checkInput("x", values: x.pointer, count: x.count, analytic: dx.toArray(), loss: loss)
@@ -181,12 +205,18 @@ final class LayerGradientTests: XCTestCase {
             return TestData.weightedSum(x.pointer, w)
         }
         _ = loss()
-        w.withUnsafeBufferPointer { dy in positions.withUnsafeBufferPointer { pe.backward(dy.baseAddress!, positions: $0.baseAddress!, rows: 4, store) } }
+        w.withUnsafeBufferPointer { dy in
+            positions.withUnsafeBufferPointer {
+                pe.backward(dy.baseAddress!, positions: $0.baseAddress!, rows: 4, store)
+            }
+        }
         let r = checker.checkParameters(store, perParameter: 24, loss: loss)
         XCTAssertTrue(r.passed, "\(r)")
         // Unused rows get exactly zero gradient; a repeated position gets the sum.
         let g = store.gradient(pe.table!)
-        for c in 0..<4 { XCTAssertEqual(g[1 * 4 + c], 0); XCTAssertEqual(g[5 * 4 + c], w[c] + w[8 + c], accuracy: 1e-6) }
+        for c in 0..<4 {
+            XCTAssertEqual(g[1 * 4 + c], 0); XCTAssertEqual(g[5 * 4 + c], w[c] + w[8 + c], accuracy: 1e-6)
+        }
     }
 
     func testSinusoidalTable() {
@@ -205,25 +235,28 @@ final class LayerGradientTests: XCTestCase {
     func testSoftmaxCrossEntropyGradient() {
         let rows = 5, classes = 4
         let logits = TestData.tensor([rows, classes], seed: 23, scale: 2), d = Tensor(shape: [rows, classes])
-        let targets: [Int32] = [0, 3, -1, 2, 2]   // -1 is ignored
+        let targets: [Int32] = [0, 3, -1, 2, 2]  // -1 is ignored
         func loss() -> Double {
             targets.withUnsafeBufferPointer {
-                SoftmaxCrossEntropy.lossAndGradient(logits: logits.pointer, targets: $0.baseAddress!, rows: rows,
-                                                    classes: classes, dLogits: d.pointer).loss
+                SoftmaxCrossEntropy.lossAndGradient(
+                    logits: logits.pointer, targets: $0.baseAddress!, rows: rows,
+                    classes: classes, dLogits: d.pointer
+                ).loss
             }
         }
         _ = loss()
         let analytic = d.toArray()
-        let r = GradientCheck(epsilon: 1e-3).checkInput("logits", values: logits.pointer, count: logits.count, analytic: analytic, loss: loss)
+        let r = GradientCheck(epsilon: 1e-3).checkInput(
+            "logits", values: logits.pointer, count: logits.count, analytic: analytic, loss: loss)
         XCTAssertTrue(r.passed, "\(r)")
         for c in 0..<classes { XCTAssertEqual(analytic[2 * classes + c], 0) }
         // Hand-computed: uniform logits over 4 classes give ln 4.
         let flat = Tensor(shape: [1, 4]), dFlat = Tensor(shape: [1, 4])
         let value = [Int32(1)].withUnsafeBufferPointer {
-            SoftmaxCrossEntropy.lossAndGradient(logits: flat.pointer, targets: $0.baseAddress!, rows: 1, classes: 4, dLogits: dFlat.pointer)
+            SoftmaxCrossEntropy.lossAndGradient(
+                logits: flat.pointer, targets: $0.baseAddress!, rows: 1, classes: 4, dLogits: dFlat.pointer)
         }
         XCTAssertEqual(value.loss, log(4), accuracy: 1e-6)
         XCTAssertEqual(dFlat.toArray(), [0.25, -0.75, 0.25, 0.25])
     }
 }
-

@@ -11,8 +11,9 @@ final class ModelGradientTests: XCTestCase {
     func testEncoderWithHashLayerEndToEnd() {
         for placement in NormPlacement.allCases {
             var layout = ParameterLayout()
-            let config = EncoderConfig(inputSize: 6, modelSize: 8, layers: 2, heads: 2, headSize: 3, ffnSize: 12,
-                                       maxPositions: 7, positional: .learned, placement: placement, dropout: 0.1)
+            let config = EncoderConfig(
+                inputSize: 6, modelSize: 8, layers: 2, heads: 2, headSize: 3, ffnSize: 12,
+                maxPositions: 7, positional: .learned, placement: placement, dropout: 0.1)
             let encoder = TransformerEncoder("enc", config: config, layout: &layout)
             let hash = HashLayer("hash", inputSize: 8, bits: 5, layout: &layout)
             let store = ParameterStore(layout: layout)
@@ -26,7 +27,9 @@ final class ModelGradientTests: XCTestCase {
             func loss() -> Double {
                 var rng = Philox(seed: 33)
                 let h = positions.withUnsafeBufferPointer {
-                    encoder.forward(features.pointer, positions: $0.baseAddress!, batch: batch, encActs, store, rng: &rng, training: true)
+                    encoder.forward(
+                        features.pointer, positions: $0.baseAddress!, batch: batch, encActs, store, rng: &rng,
+                        training: true)
                 }
                 hash.forward(h, codes.pointer, rows: rows, hashActs, store, activation: .hardTanh)
                 return TestData.weightedSum(codes.pointer, w)
@@ -41,16 +44,20 @@ final class ModelGradientTests: XCTestCase {
             XCTAssertNotNil(seed, "no kink-free fixture found")
             store.zeroGradients()
             let hidden = encActs.output.pointer
-            w.withUnsafeBufferPointer { hash.backward(hidden, $0.baseAddress!, dHidden.pointer, rows: rows, hashActs, store) }
+            w.withUnsafeBufferPointer {
+                hash.backward(hidden, $0.baseAddress!, dHidden.pointer, rows: rows, hashActs, store)
+            }
             positions.withUnsafeBufferPointer {
-                encoder.backward(features.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer, encActs, store,
-                                 dFeatures: dFeatures.pointer)
+                encoder.backward(
+                    features.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer, encActs, store,
+                    dFeatures: dFeatures.pointer)
             }
             let checker = GradientCheck()
             let p = checker.checkParameters(store, perParameter: 12, loss: loss)
             XCTAssertTrue(p.passed, "\(placement): \(p)")
-            let i = checker.checkInput("features", values: features.pointer, count: features.count,
-                                       analytic: dFeatures.toArray(), loss: loss)
+            let i = checker.checkInput(
+                "features", values: features.pointer, count: features.count,
+                analytic: dFeatures.toArray(), loss: loss)
             XCTAssertTrue(i.passed, "\(placement): \(i)")
         }
     }
@@ -78,7 +85,7 @@ final class ModelGradientTests: XCTestCase {
     func testSignOfZeroIsPlusOne() {
         var layout = ParameterLayout()
         let hash = HashLayer("hash", inputSize: 2, bits: 3, layout: &layout)
-        let store = ParameterStore(layout: layout)   // all-zero weights and LN shift: h = 0
+        let store = ParameterStore(layout: layout)  // all-zero weights and LN shift: h = 0
         let acts = HashLayer.Activations(hash, maxRows: 1)
         let x = Tensor(shape: [1, 2], values: [0.3, -0.7]), codes = Tensor(shape: [1, 3])
         hash.forward(x.pointer, codes.pointer, rows: 1, acts, store)
@@ -114,7 +121,9 @@ final class ModelGradientTests: XCTestCase {
         store.initialize(Philox(seed: 36))
         let x = TestData.tensor([2, 4], seed: 37), y = Tensor(shape: [2, 3])
         let w = TestData.gaussian(6, seed: 38)
-        func loss() -> Double { layer.forward(x.pointer, y.pointer, rows: 2, store); return TestData.weightedSum(y.pointer, w) }
+        func loss() -> Double {
+            layer.forward(x.pointer, y.pointer, rows: 2, store); return TestData.weightedSum(y.pointer, w)
+        }
         _ = loss()
         store.zeroGradients()
         w.withUnsafeBufferPointer { layer.backward(x.pointer, $0.baseAddress!, nil, rows: 2, store) }
@@ -122,7 +131,7 @@ final class ModelGradientTests: XCTestCase {
         VectorMath.scale(store.gradients.pointer, by: 1.05, count: store.gradients.count)
         XCTAssertFalse(GradientCheck().checkParameters(store, loss: loss).passed)
         VectorMath.scale(store.gradients.pointer, by: 1 / 1.05, count: store.gradients.count)
-        store.gradient(layer.bias!).update(repeating: 0, count: 3)   // "forgot" the bias term
+        store.gradient(layer.bias!).update(repeating: 0, count: 3)  // "forgot" the bias term
         XCTAssertFalse(GradientCheck().checkParameters(store, loss: loss).passed)
     }
 }

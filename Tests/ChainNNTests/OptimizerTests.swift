@@ -18,7 +18,9 @@ final class OptimizerTests: XCTestCase {
         let opt = AdamW(store, h)
         var refP = initial.map(Double.init), refM = [Double](repeating: 0, count: 5), refV = refM
         let decays = [true, true, true, false, false]
-        let gradients: [[Float]] = [[0.1, -0.2, 0.3, 0.4, -0.5], [0.05, 0.1, -0.3, 0.2, 0.0], [-0.2, 0.2, 0.1, -0.1, 0.3]]
+        let gradients: [[Float]] = [
+            [0.1, -0.2, 0.3, 0.4, -0.5], [0.05, 0.1, -0.3, 0.2, 0.0], [-0.2, 0.2, 0.1, -0.1, 0.3],
+        ]
         let lrs: [Float] = [0.01, 0.02, 0.005]
         for (t, g) in gradients.enumerated() {
             for (k, p) in [(0, w), (3, b)] { for i in 0..<p.count { store.gradient(p)[i] = g[k + i] } }
@@ -33,7 +35,9 @@ final class OptimizerTests: XCTestCase {
             }
         }
         var k = 0
-        for p in params { for i in 0..<p.count { XCTAssertEqual(Double(store.value(p)[i]), refP[k], accuracy: 1e-6); k += 1 } }
+        for p in params {
+            for i in 0..<p.count { XCTAssertEqual(Double(store.value(p)[i]), refP[k], accuracy: 1e-6); k += 1 }
+        }
         XCTAssertEqual(opt.step, 3)
     }
 
@@ -65,7 +69,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(s.rate(step: 0, epoch: 19), 1e-4, accuracy: 1e-12)
         XCTAssertEqual(s.rate(step: 0, epoch: 20), 9e-5, accuracy: 1e-11)
         XCTAssertEqual(s.rate(step: 0, epoch: 45), 8.1e-5, accuracy: 1e-11)
-        XCTAssertEqual(s.rate(step: 0, epoch: 10_000), 1e-5, accuracy: 1e-12)   // floored
+        XCTAssertEqual(s.rate(step: 0, epoch: 10_000), 1e-5, accuracy: 1e-12)  // floored
     }
 
     func testParameterLayoutIsAlignedAndPaddingStaysZero() {

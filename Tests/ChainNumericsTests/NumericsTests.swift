@@ -31,8 +31,9 @@ final class TensorAndBLASTests: XCTestCase {
                 var c = TestData.gaussian(m * ldc, seed: 3)
                 let c0 = c
                 c.withUnsafeMutableBufferPointer { cp in
-                    BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
-                              a: a, lda: lda, b: b, ldb: ldb, beta: 2, c: cp.baseAddress!, ldc: ldc)
+                    BLAS.gemm(
+                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                        a: a, lda: lda, b: b, ldb: ldb, beta: 2, c: cp.baseAddress!, ldc: ldc)
                 }
                 for i in 0..<m {
                     for j in 0..<n {
@@ -42,10 +43,11 @@ final class TensorAndBLASTests: XCTestCase {
                             let bv = transposeB ? b[j * ldb + p] : b[p * ldb + j]
                             s += av * bv
                         }
-                        XCTAssertEqual(c[i * ldc + j], 0.5 * s + 2 * c0[i * ldc + j], accuracy: 1e-5,
-                                       "tA \(transposeA) tB \(transposeB) at (\(i),\(j))")
+                        XCTAssertEqual(
+                            c[i * ldc + j], 0.5 * s + 2 * c0[i * ldc + j], accuracy: 1e-5,
+                            "tA \(transposeA) tB \(transposeB) at (\(i),\(j))")
                     }
-                    for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j]) }   // padding untouched
+                    for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j]) }  // padding untouched
                 }
             }
         }
@@ -71,7 +73,7 @@ final class VectorMathTests: XCTestCase {
         }
         XCTAssertLessThan(worst, 3e-7)
         XCTAssertEqual(VectorMath.exp(0), 1)
-        XCTAssertEqual(VectorMath.exp(-200), 0)   // flushed to zero, no NaN
+        XCTAssertEqual(VectorMath.exp(-200), 0)  // flushed to zero, no NaN
         XCTAssertEqual(VectorMath.exp(-.infinity), 0)
         XCTAssertTrue(VectorMath.exp(200).isFinite)
     }
@@ -91,9 +93,9 @@ final class VectorMathTests: XCTestCase {
             let density = Foundation.exp(-v * v / 2) / (2 * Double.pi).squareRoot()
             worstValue = max(worstValue, abs(Double(y[i]) - v * phi))
             worstDerivative = max(worstDerivative, abs(Double(d[i]) - (phi + v * density)))
-            XCTAssertEqual(dx[i], d[i])   // backward and the saved derivative agree exactly
+            XCTAssertEqual(dx[i], d[i])  // backward and the saved derivative agree exactly
         }
-        XCTAssertLessThan(worstValue, 1e-6)        // |x| ≤ 6 times A&S 7.1.26's 1.5e-7, plus rounding
+        XCTAssertLessThan(worstValue, 1e-6)  // |x| ≤ 6 times A&S 7.1.26's 1.5e-7, plus rounding
         XCTAssertLessThan(worstDerivative, 1e-6)
     }
 
@@ -112,9 +114,12 @@ final class VectorMathTests: XCTestCase {
         let x = (0..<3001).map { Float($0 % 7) - 3 }, y = (0..<3001).map { Float($0 % 5) * 0.5 }
         var reference = 0.0
         for i in 0..<x.count { reference += Double(x[i]) * Double(y[i]) }
-        x.withUnsafeBufferPointer { xp in y.withUnsafeBufferPointer { yp in
-            XCTAssertEqual(VectorMath.dot(xp.baseAddress!, yp.baseAddress!, count: x.count), reference, accuracy: 1e-6)
-        } }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeBufferPointer { yp in
+                XCTAssertEqual(
+                    VectorMath.dot(xp.baseAddress!, yp.baseAddress!, count: x.count), reference, accuracy: 1e-6)
+            }
+        }
     }
 }
 
@@ -126,7 +131,7 @@ final class SoftmaxTests: XCTestCase {
         for i in 0..<3 { XCTAssertEqual(Double(x[i]), e[i] / z, accuracy: 1e-6) }
         XCTAssertEqual(x[3], 0)
         for i in 4..<8 { XCTAssertEqual(x[i], 0.25, accuracy: 1e-7) }
-        XCTAssertEqual(Array(x[8...]), [0, 0, 0, 0])   // fully masked row
+        XCTAssertEqual(Array(x[8...]), [0, 0, 0, 0])  // fully masked row
     }
 
     func testLogSoftmaxEqualsLogOfSoftmax() {
@@ -139,12 +144,18 @@ final class SoftmaxTests: XCTestCase {
 
     func testBackwardMatchesFiniteDifferences() {
         let rows = 3, cols = 6
-        let x = TestData.tensor([rows, cols], seed: 5), y = Tensor(shape: [rows, cols]), dx = Tensor(shape: [rows, cols])
+        let x = TestData.tensor([rows, cols], seed: 5), y = Tensor(shape: [rows, cols]),
+            dx = Tensor(shape: [rows, cols])
         let w = TestData.gaussian(rows * cols, seed: 6)
-        func loss() -> Double { Softmax.forward(x.pointer, y.pointer, rows: rows, columns: cols); return TestData.weightedSum(y.pointer, w) }
+        func loss() -> Double {
+            Softmax.forward(x.pointer, y.pointer, rows: rows, columns: cols); return TestData.weightedSum(y.pointer, w)
+        }
         _ = loss()
-        w.withUnsafeBufferPointer { Softmax.backward(y.pointer, $0.baseAddress!, dx.pointer, rows: rows, columns: cols) }
-        let r = GradientCheck(epsilon: 1e-3).checkInput("x", values: x.pointer, count: x.count, analytic: dx.toArray(), loss: loss)
+        w.withUnsafeBufferPointer {
+            Softmax.backward(y.pointer, $0.baseAddress!, dx.pointer, rows: rows, columns: cols)
+        }
+        let r = GradientCheck(epsilon: 1e-3).checkInput(
+            "x", values: x.pointer, count: x.count, analytic: dx.toArray(), loss: loss)
         XCTAssertTrue(r.passed, "\(r)")
     }
 }
@@ -152,13 +163,17 @@ final class SoftmaxTests: XCTestCase {
 final class PhiloxTests: XCTestCase {
     /// Known-answer vectors of Philox-4x32-10 from the Random123 distribution (kat_vectors).
     func testKnownAnswerVectors() {
-        XCTAssertEqual(Philox.block(counter: 0, stream: 0, seed: 0),
-                       SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8))
-        XCTAssertEqual(Philox.block(counter: .max, stream: .max, seed: .max),
-                       SIMD4(0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd))
-        XCTAssertEqual(Philox.block(counter: 0x85a3_08d3_243f_6a88, stream: 0x0370_7344_1319_8a2e,
-                                    seed: 0x299f_31d0_a409_3822),
-                       SIMD4(0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1))
+        XCTAssertEqual(
+            Philox.block(counter: 0, stream: 0, seed: 0),
+            SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8))
+        XCTAssertEqual(
+            Philox.block(counter: .max, stream: .max, seed: .max),
+            SIMD4(0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd))
+        XCTAssertEqual(
+            Philox.block(
+                counter: 0x85a3_08d3_243f_6a88, stream: 0x0370_7344_1319_8a2e,
+                seed: 0x299f_31d0_a409_3822),
+            SIMD4(0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1))
     }
 
     func testSavedStateContinuesTheSequence() {
@@ -212,10 +227,12 @@ final class NumpyRandomStateTests: XCTestCase {
         XCTAssertEqual(r.nextDouble(), 0.5488135039273248)
         XCTAssertEqual(r.nextDouble(), 0.7151893663724195)
         r = NumpyRandomState(seed: 0)
-        XCTAssertEqual((0..<5).map { _ in r.nextGaussian() },
-                       [1.764052345967664, 0.4001572083672233, 0.9787379841057392, 2.240893199201458, 1.8675579901499675])
+        XCTAssertEqual(
+            (0..<5).map { _ in r.nextGaussian() },
+            [1.764052345967664, 0.4001572083672233, 0.9787379841057392, 2.240893199201458, 1.8675579901499675])
         r = NumpyRandomState(seed: 12345)
-        XCTAssertEqual((0..<3).map { _ in r.nextGaussian() }, [-0.20470765948471295, 0.47894333805754824, -0.5194387150567381])
+        XCTAssertEqual(
+            (0..<3).map { _ in r.nextGaussian() }, [-0.20470765948471295, 0.47894333805754824, -0.5194387150567381])
     }
 }
 

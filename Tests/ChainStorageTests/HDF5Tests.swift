@@ -39,7 +39,8 @@ final class HDF5Tests: XCTestCase {
         let values: [Float] = [0, 1, -2.5, 0.099975586, 65504, -0.000061035156, 3.140625, 1000.5, 1e-3, 7]
         do {
             let file = try HDF5File(path: path("h.h5"), mode: .truncate)
-            try file.write("feats", values: values, shape: [5, 2], type: .float16, chunkShape: [1, 2], compressionLevel: 4)
+            try file.write(
+                "feats", values: values, shape: [5, 2], type: .float16, chunkShape: [1, 2], compressionLevel: 4)
         }
         let d = try HDF5File(path: path("h.h5")).dataset("feats")
         XCTAssertEqual(d.elementType, .float16)
@@ -55,7 +56,9 @@ final class HDF5Tests: XCTestCase {
         do {
             let file = try HDF5File(path: path("u.h5"), mode: .truncate)
             let d = try file.createDataset("codes", shape: [3, 2], type: .uint8)
-            try bytes.withUnsafeBufferPointer { try d.writeBytes(start: [0, 0], count: [3, 2], from: $0.baseAddress!) }
+            try bytes.withUnsafeBufferPointer {
+                try d.writeBytes(start: [0, 0], count: [3, 2], from: $0.baseAddress!)
+            }
         }
         let d = try HDF5File(path: path("u.h5")).dataset("codes")
         XCTAssertEqual(d.elementType, .uint8)
@@ -71,7 +74,7 @@ final class HDF5Tests: XCTestCase {
             try file.attributes.set("name", "chain ✓")
             let d = try file.write("x", values: [1, 2], shape: [2])
             try d.attributes.set("bits", Int64(16))
-            try file.attributes.set("bits", Int64(32))   // overwrite
+            try file.attributes.set("bits", Int64(32))  // overwrite
         }
         let file = try HDF5File(path: path("attrs.h5"))
         XCTAssertEqual(try file.attributes.integer("bits"), 32)
@@ -79,14 +82,20 @@ final class HDF5Tests: XCTestCase {
         XCTAssertEqual(try file.attributes.string("name"), "chain ✓")
         XCTAssertEqual(try file.dataset("x").attributes.integer("bits"), 16)
         XCTAssertFalse(file.attributes.contains("missing"))
-        XCTAssertThrowsError(try file.attributes.integer("missing")) { XCTAssertTrue("\($0)".contains("no attribute 'missing'")) }
+        XCTAssertThrowsError(try file.attributes.integer("missing")) {
+            XCTAssertTrue("\($0)".contains("no attribute 'missing'"))
+        }
         XCTAssertEqual(file.rootNames(), ["x"])
     }
 
     func testErrorsNameFileAndKey() throws {
-        XCTAssertThrowsError(try HDF5File(path: path("nope.h5"))) { XCTAssertTrue("\($0)".contains("nope.h5: no such file"), "\($0)") }
+        XCTAssertThrowsError(try HDF5File(path: path("nope.h5"))) {
+            XCTAssertTrue("\($0)".contains("nope.h5: no such file"), "\($0)")
+        }
         try "not hdf5".write(toFile: path("text.h5"), atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try HDF5File(path: path("text.h5"))) { XCTAssertTrue("\($0)".contains("not an HDF5 file"), "\($0)") }
+        XCTAssertThrowsError(try HDF5File(path: path("text.h5"))) {
+            XCTAssertTrue("\($0)".contains("not an HDF5 file"), "\($0)")
+        }
         do {
             let file = try HDF5File(path: path("k.h5"), mode: .truncate)
             try file.write("feats", values: [1, 2, 3, 4], shape: [2, 2])
@@ -96,8 +105,12 @@ final class HDF5Tests: XCTestCase {
             XCTAssertTrue("\($0)".contains("k.h5: no dataset 'labels' (found: feats)"), "\($0)")
         }
         let d = try file.dataset("feats")
-        XCTAssertThrowsError(try d.readFloats(start: [1, 0], count: [2, 2])) { XCTAssertTrue("\($0)".contains("outside shape [2, 2]"), "\($0)") }
-        XCTAssertThrowsError(try d.readFloats(start: [0], count: [2])) { XCTAssertTrue("\($0)".contains("rank 1"), "\($0)") }
+        XCTAssertThrowsError(try d.readFloats(start: [1, 0], count: [2, 2])) {
+            XCTAssertTrue("\($0)".contains("outside shape [2, 2]"), "\($0)")
+        }
+        XCTAssertThrowsError(try d.readFloats(start: [0], count: [2])) {
+            XCTAssertTrue("\($0)".contains("rank 1"), "\($0)")
+        }
         XCTAssertThrowsError(try HDF5File(path: path("k.h5"), mode: .createExclusive))
     }
 
@@ -113,7 +126,9 @@ final class HDF5Tests: XCTestCase {
 
     /// The shared real-feature set: float16 (800, 25, 1280), gzip+shuffle chunks, read by hyperslab.
     func testReadsSharedMmnistFeaturesWhenPresent() throws {
-        let candidates = ["../shared/data/mmnist/mmnist_train_feats.h5", "../../shared/data/mmnist/mmnist_train_feats.h5"]
+        let candidates = [
+            "../shared/data/mmnist/mmnist_train_feats.h5", "../../shared/data/mmnist/mmnist_train_feats.h5",
+        ]
         guard let p = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw XCTSkip("../shared/data/mmnist is not present")
         }
@@ -121,7 +136,7 @@ final class HDF5Tests: XCTestCase {
         XCTAssertEqual(d.shape, [800, 25, 1280])
         XCTAssertEqual(d.elementType, .float16)
         let video = try d.readFloats(start: [17, 0, 0], count: [1, 25, 1280])
-        XCTAssertTrue(video.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 6.5 })   // ReLU6 outputs
+        XCTAssertTrue(video.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 6.5 })  // ReLU6 outputs
         XCTAssertGreaterThan(video.filter { $0 == 0 }.count, 0)
         let frame = try d.readFloats(start: [17, 3, 0], count: [1, 1, 1280])
         XCTAssertEqual(frame, Array(video[(3 * 1280)..<(4 * 1280)]))

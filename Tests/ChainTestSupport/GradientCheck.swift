@@ -39,8 +39,10 @@ public struct GradientCheck {
 
     /// Checks `analytic[k]` against finite differences of `loss` with respect to
     /// `values[indices[k]]` (values is perturbed in place and restored).
-    public func check(_ label: String, values: UnsafeMutablePointer<Float>, indices: [Int], analytic: [Float],
-                      loss: () -> Double) -> Report {
+    public func check(
+        _ label: String, values: UnsafeMutablePointer<Float>, indices: [Int], analytic: [Float],
+        loss: () -> Double
+    ) -> Report {
         precondition(indices.count == analytic.count)
         var report = Report()
         let scale = analytic.map { Double(abs($0)) }.max() ?? 0
@@ -66,13 +68,16 @@ public struct GradientCheck {
 
     /// Checks every parameter of `store` (up to `perParameter` sampled entries each) against
     /// `loss`, given the analytic gradients already accumulated in `store.gradients`.
-    public func checkParameters(_ store: ParameterStore, perParameter: Int = 24, seed: UInt64 = 99,
-                                loss: () -> Double) -> Report {
+    public func checkParameters(
+        _ store: ParameterStore, perParameter: Int = 24, seed: UInt64 = 99,
+        loss: () -> Double
+    ) -> Report {
         var combined = Report()
         var g = Philox(seed: seed)
-        let gradients = store.gradients.toArray()   // `loss` may overwrite the buffer
+        let gradients = store.gradients.toArray()  // `loss` may overwrite the buffer
         for p in store.layout.parameters {
-            let picks = p.count <= perParameter ? Array(0..<p.count) : (0..<perParameter).map { _ in g.nextInt(below: p.count) }
+            let picks =
+                p.count <= perParameter ? Array(0..<p.count) : (0..<perParameter).map { _ in g.nextInt(below: p.count) }
             let indices = picks.map { p.offset + $0 }
             let analytic = indices.map { gradients[$0] }
             let r = check(p.name, values: store.values.pointer, indices: indices, analytic: analytic, loss: loss)
@@ -84,8 +89,10 @@ public struct GradientCheck {
     }
 
     /// Checks all entries (or `limit` sampled ones) of an input buffer.
-    public func checkInput(_ label: String, values: UnsafeMutablePointer<Float>, count: Int, analytic: [Float],
-                           limit: Int = 64, seed: UInt64 = 98, loss: () -> Double) -> Report {
+    public func checkInput(
+        _ label: String, values: UnsafeMutablePointer<Float>, count: Int, analytic: [Float],
+        limit: Int = 64, seed: UInt64 = 98, loss: () -> Double
+    ) -> Report {
         var g = Philox(seed: seed)
         let indices = count <= limit ? Array(0..<count) : (0..<limit).map { _ in g.nextInt(below: count) }
         return check(label, values: values, indices: indices, analytic: indices.map { analytic[$0] }, loss: loss)

@@ -35,8 +35,10 @@ public enum TestTools {
 
     /// Runs a process to the end (or `timeout`, then a test failure and status −1); returns
     /// its status and combined output.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = environment(),
-                           directory: String? = nil, timeout: TimeInterval = 120) throws -> (Int32, String) {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = environment(),
+        directory: String? = nil, timeout: TimeInterval = 120
+    ) throws -> (Int32, String) {
         let job = try TestJob(executable, arguments, environment: environment, directory: directory)
         let status = job.wait(timeout)
         XCTAssertNotNil(status, "\(arguments) timed out")
@@ -44,8 +46,10 @@ public enum TestTools {
     }
 
     /// Runs a process to the end with its standard output and standard error kept apart.
-    public static func runSeparately(_ executable: String, _ arguments: [String],
-                                     environment: [String: String] = environment()) throws -> (Int32, String, String) {
+    public static func runSeparately(
+        _ executable: String, _ arguments: [String],
+        environment: [String: String] = environment()
+    ) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -53,7 +57,8 @@ public enum TestTools {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
+        let output = out.fileHandleForReading.readDataToEndOfFile(),
+            error = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
     }
@@ -65,8 +70,10 @@ public final class TestJob {
     public let process = Process()
     let log: URL
 
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = TestTools.environment(),
-                directory: String? = nil) throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = TestTools.environment(),
+        directory: String? = nil
+    ) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("chain-job-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)

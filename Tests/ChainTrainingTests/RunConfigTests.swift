@@ -5,7 +5,9 @@ import XCTest
 
 /// Run configs: defaults, files, `key=value` overrides and the errors that name the key.
 final class RunConfigTests: XCTestCase {
-    static let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../configs").standardizedFileURL
+    static let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../configs"
+    ).standardizedFileURL
 
     func message(_ body: () throws -> Any) -> String {
         do { _ = try body(); return "no error" } catch { return "\(error)" }
@@ -27,15 +29,24 @@ final class RunConfigTests: XCTestCase {
     }
 
     func testEveryCommittedConfigResolves() throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: Self.configs.path).filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(names, ["activitynet.yaml", "conmh-fcvid.yaml", "demo.yaml", "fcvid.yaml", "hmdb51.yaml", "mmnist.yaml", "ucf101.yaml"])
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.configs.path).filter {
+            $0.hasSuffix(".yaml")
+        }.sorted()
+        XCTAssertEqual(
+            names,
+            [
+                "activitynet.yaml", "conmh-fcvid.yaml", "demo.yaml", "fcvid.yaml", "hmdb51.yaml", "mmnist.yaml",
+                "ucf101.yaml",
+            ])
         for name in names {
             let run = try RunConfig.resolve(path: Self.configs.appendingPathComponent(name).path, overrides: [])
             if run.dataset != "synthetic" {
-                XCTAssertNoThrow(try DatasetConfig.load(path: run.dataset, environment: [:]), "\(name) → \(run.dataset)")
+                XCTAssertNoThrow(
+                    try DatasetConfig.load(path: run.dataset, environment: [:]), "\(name) → \(run.dataset)")
             }
         }
-        let conmh = try RunConfig.resolve(path: Self.configs.appendingPathComponent("conmh-fcvid.yaml").path, overrides: [])
+        let conmh = try RunConfig.resolve(
+            path: Self.configs.appendingPathComponent("conmh-fcvid.yaml").path, overrides: [])
         let c = conmh.chainConfig(frames: 25, featureSize: 4096)
         XCTAssertEqual(c.mode, .conmh)
         XCTAssertEqual(c.encoder.layers, 12); XCTAssertEqual(c.encoder.heads, 6); XCTAssertEqual(c.encoder.headSize, 42)
@@ -43,22 +54,27 @@ final class RunConfigTests: XCTestCase {
     }
 
     func testFileThenOverridesInOrder() throws {
-        let path = try write("""
+        let path = try write(
+            """
             name: mine
             dataset: datasets/x.yaml
             model: { bits: 32, dropout: 0 }
             training: { epochs: 9, scale_lr: true, batch: 128 }
             """)
-        let run = try RunConfig.resolve(path: path, overrides: ["model.bits=16", "objectives.debias=0", "evaluation.top_k=[1, 2]"])
+        let run = try RunConfig.resolve(
+            path: path, overrides: ["model.bits=16", "objectives.debias=0", "evaluation.top_k=[1, 2]"])
         XCTAssertEqual(run.name, "mine")
-        XCTAssertEqual(run.dataset, URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("datasets/x.yaml").standardizedFileURL.path)
-        XCTAssertEqual(run.model.bits, 16)          // the override wins over the file
-        XCTAssertEqual(run.model.width, 256)        // untouched keys keep the defaults
+        XCTAssertEqual(
+            run.dataset,
+            URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("datasets/x.yaml")
+                .standardizedFileURL.path)
+        XCTAssertEqual(run.model.bits, 16)  // the override wins over the file
+        XCTAssertEqual(run.model.width, 256)  // untouched keys keep the defaults
         XCTAssertEqual(run.evaluation.topK, [1, 2])
         let c = run.chainConfig(frames: 25, featureSize: 512)
         XCTAssertNil(c.contrastive.debiasPrior)
         XCTAssertEqual(c.encoder.dropout, 0)
-        XCTAssertEqual(run.trainerOptions.learningRate, 2e-3, accuracy: 1e-9)   // 1e-3 × 128 / 64
+        XCTAssertEqual(run.trainerOptions.learningRate, 2e-3, accuracy: 1e-9)  // 1e-3 × 128 / 64
         XCTAssertEqual(run.trainerOptions.epochs, 9)
         // The resolved YAML reads back to the same config.
         let saved = try write(try run.yaml())
@@ -66,31 +82,50 @@ final class RunConfigTests: XCTestCase {
     }
 
     func testErrorsNameTheKey() throws {
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["model.bitz=3"]) }
-            .contains("unknown key 'model.bitz' (valid here: bits, dropout, ffn, head_size, heads, layers, mode, width)"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["model.bits=abc"]) }
-            .contains("'model.bits' must be an integer (got text 'abc')"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["training.lr=fast"]) }
-            .contains("'training.lr' must be a number (got text 'fast')"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["views.feature_augmentation=3"]) }
-            .contains("'views.feature_augmentation' must be true/false"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["model=3"]) }.contains("'model' is a section"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["model.bitz=3"]) }
+                .contains(
+                    "unknown key 'model.bitz' (valid here: bits, dropout, ffn, head_size, heads, layers, mode, width)"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["model.bits=abc"]) }
+                .contains("'model.bits' must be an integer (got text 'abc')"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["training.lr=fast"]) }
+                .contains("'training.lr' must be a number (got text 'fast')"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["views.feature_augmentation=3"]) }
+                .contains("'views.feature_augmentation' must be true/false"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["model=3"]) }.contains("'model' is a section"))
         XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["bits"]) }.contains("is not key=value"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["model.mode=vae"]) }.contains("model.mode must be chain or conmh (got vae)"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["model.heads=3"]) }.contains("not divisible by model.heads 3"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["training.loading=disk"]) }.contains("training.loading must be auto, memory or stream"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["model.mode=vae"]) }.contains(
+                "model.mode must be chain or conmh (got vae)"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["model.heads=3"]) }.contains(
+                "not divisible by model.heads 3"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["training.loading=disk"]) }.contains(
+                "training.loading must be auto, memory or stream"))
         let typo = try write("trainig: { epochs: 3 }\n")
-        XCTAssertTrue(message { try RunConfig.resolve(path: typo, overrides: []) }.contains("unknown key 'trainig' (valid: checkpoints, conmh, dataset, evaluation"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: typo, overrides: []) }.contains(
+                "unknown key 'trainig' (valid: checkpoints, conmh, dataset, evaluation"))
         let nested = try write("training: { epochz: 3 }\n")
-        XCTAssertTrue(message { try RunConfig.resolve(path: nested, overrides: []) }.contains("unknown key 'training.epochz'"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nested, overrides: []) }.contains("unknown key 'training.epochz'"))
         let list = try write("- 1\n- 2\n")
-        XCTAssertTrue(message { try RunConfig.resolve(path: list, overrides: []) }.contains("expected a mapping of run settings"))
-        XCTAssertTrue(message { try RunConfig.resolve(path: "/nonexistent.yaml", overrides: []) }.contains("/nonexistent.yaml: no such file"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: list, overrides: []) }.contains("expected a mapping of run settings"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: "/nonexistent.yaml", overrides: []) }.contains(
+                "/nonexistent.yaml: no such file"))
     }
 
     func testResumeInvariantsCoverModelAndBatchButNotCadence() {
         let keys = RunConfig().resumeInvariantKeys
-        XCTAssertTrue(keys.isSuperset(of: ["model.bits", "training.batch", "training.seed", "views.frames", "dataset"]))
+        XCTAssertTrue(
+            keys.isSuperset(of: ["model.bits", "training.batch", "training.seed", "views.frames", "dataset"]))
         XCTAssertFalse(keys.contains("checkpoints.every")); XCTAssertFalse(keys.contains("training.loading"))
     }
 
@@ -104,10 +139,12 @@ final class RunConfigTests: XCTestCase {
         let keys = unmasked.resumeInvariantKeys
         XCTAssertTrue(keys.contains("views.mask_ratio"))
         XCTAssertNil(CheckpointManager.mismatch(stored: old, current: unmasked.flattened, keys: keys))
-        XCTAssertEqual(CheckpointManager.mismatch(stored: old, current: masked.flattened, keys: keys),
-                       "the checkpoint was made with views.mask_ratio = 0.0; this run has 0.5")
+        XCTAssertEqual(
+            CheckpointManager.mismatch(stored: old, current: masked.flattened, keys: keys),
+            "the checkpoint was made with views.mask_ratio = 0.0; this run has 0.5")
         XCTAssertNil(CheckpointManager.mismatch(stored: masked.flattened, current: masked.flattened, keys: keys))
-        XCTAssertTrue(message { try RunConfig.resolve(path: nil, overrides: ["views.mask_ratio=1"]) }
-            .contains("views.mask_ratio must be in [0, 1) (got 1.0)"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["views.mask_ratio=1"]) }
+                .contains("views.mask_ratio must be in [0, 1) (got 1.0)"))
     }
 }

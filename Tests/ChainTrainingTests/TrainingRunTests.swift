@@ -22,11 +22,13 @@ final class TrainingRunTests: XCTestCase {
 
     /// A tiny model; 32 videos in global batches of 16: two steps per epoch.
     func config(epochs: Int) throws -> RunConfig {
-        try RunConfig.resolve(path: nil, overrides: [
-            "training.epochs=\(epochs)", "training.batch=16", "training.warmup_epochs=1", "training.threads=1",
-            "model.width=16", "model.layers=1", "model.heads=2", "model.ffn=32", "model.bits=16", "views.frames=4",
-            "evaluation.top_k=[5, 10]",
-        ])
+        try RunConfig.resolve(
+            path: nil,
+            overrides: [
+                "training.epochs=\(epochs)", "training.batch=16", "training.warmup_epochs=1", "training.threads=1",
+                "model.width=16", "model.layers=1", "model.heads=2", "model.ffn=32", "model.bits=16", "views.frames=4",
+                "evaluation.top_k=[5, 10]",
+            ])
     }
 
     func makeRun(_ name: String, epochs: Int) throws -> (TrainingRun, () -> [String]) {
@@ -61,7 +63,7 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertTrue(uninterrupted.completed)
 
         let (first, _) = try makeRun("split", epochs: 2)
-        first.stopAfterStep = 3   // mid-epoch 2
+        first.stopAfterStep = 3  // mid-epoch 2
         let stopped = try first.start(Communicator.world())
         XCTAssertFalse(stopped.completed)
         XCTAssertNil(stopped.parameterChecksum)

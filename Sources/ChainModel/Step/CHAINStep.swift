@@ -20,26 +20,36 @@ public final class CHAINStep: TrainingStep {
         self.model = model
         self.maxBatch = maxBatch
         self.workers = workers
-        let views = [ViewPass(model, maxBatch: maxBatch, length: l, workers: workers, keepsProjection: c.usesOrder),
-                     ViewPass(model, maxBatch: maxBatch, length: l, workers: workers)]
+        let views = [
+            ViewPass(model, maxBatch: maxBatch, length: l, workers: workers, keepsProjection: c.usesOrder),
+            ViewPass(model, maxBatch: maxBatch, length: l, workers: workers),
+        ]
         context = StepContext(model: model, views: views, maxBatch: maxBatch, workers: workers)
         filling = ViewFilling(augmentation: c.augmentation, featureSize: c.encoder.inputSize)
-        scene = c.usesScene
-            ? SceneChangeObjective(loss: c.scene, segmentation: c.scenes, weight: c.sceneWeight,
-                                   bothViews: c.sceneOnBothViews, bits: c.bits) : nil
+        scene =
+            c.usesScene
+            ? SceneChangeObjective(
+                loss: c.scene, segmentation: c.scenes, weight: c.sceneWeight,
+                bothViews: c.sceneOnBothViews, bits: c.bits) : nil
         var objectives: [TrainingObjective] = []
         if c.usesContrastive {
-            objectives.append(ContrastiveObjective(loss: c.contrastive, weight: c.contrastiveWeight, bits: c.bits,
-                                                   maxBatch: maxBatch))
+            objectives.append(
+                ContrastiveObjective(
+                    loss: c.contrastive, weight: c.contrastiveWeight, bits: c.bits,
+                    maxBatch: maxBatch))
         }
         if let scene { objectives.append(scene) }
         if c.usesReconstruction {
-            objectives.append(MaskedReconstruction(model, weight: c.reconstructionWeight, maxBatch: maxBatch,
-                                                   slotsPerVideo: nil))
+            objectives.append(
+                MaskedReconstruction(
+                    model, weight: c.reconstructionWeight, maxBatch: maxBatch,
+                    slotsPerVideo: nil))
         }
         if c.usesOrder {
-            objectives.append(FrameOrderObjective(model, weight: c.orderWeight, length: l, maxBatch: maxBatch,
-                                                  workers: workers))
+            objectives.append(
+                FrameOrderObjective(
+                    model, weight: c.orderWeight, length: l, maxBatch: maxBatch,
+                    workers: workers))
         }
         self.objectives = objectives
     }
@@ -50,21 +60,24 @@ public final class CHAINStep: TrainingStep {
         set { scene?.override = newValue }
     }
 
-    public func run(_ batch: StepBatch, rng: inout Philox, videoRandom: Philox?, exchange: BatchExchange) -> StepLosses {
-        precondition(batch.frames <= model.config.encoder.maxPositions,
-                     "videos of \(batch.frames) frames exceed maxPositions \(model.config.encoder.maxPositions)")
-        context.begin(batch, rng: rng, videoRandom: videoRandom, exchange: exchange)
-        context.timed("views", profile) { sampleViews() }
-        let losses = context.runObjectives(objectives, profile: profile)
-        rng = context.rng
-        return losses
+    public func run(
+        _ batch: StepBatch, rng: inout Philox, videoRandom: Philox?,
+        exchange: BatchExchange
+    ) -> StepLosses {
+        precondition(
+            batch.frames <= model.config.encoder.maxPositions,
+            "videos of \(batch.frames) frames exceed maxPositions \(model.config.encoder.maxPositions)")
+        return context.step(
+            batch, rng: &rng, videoRandom: videoRandom, exchange: exchange, objectives: objectives,
+            profile: profile, fillViews: sampleViews)
     }
 
     /// Segment sampling and the spatial transform for both views of every video. Each video
     /// draws from its own stream (view 0, then view 1), so the videos are split over the
     /// workers without changing any draw.
     func sampleViews() {
-        let batch = context.batch, views = context.views, sampler = model.config.views, f = model.config.encoder.inputSize
+        let batch = context.batch, views = context.views, sampler = model.config.views,
+            f = model.config.encoder.inputSize
         let l = sampler.viewLength, parts = min(workers, batch.count)
         views[0].positions.withUnsafeMutableBufferPointer { first in
             views[1].positions.withUnsafeMutableBufferPointer { second in
@@ -74,8 +87,9 @@ public final class CHAINStep: TrainingStep {
                         for v in Parallel.share(w, of: parts, total: batch.count) {
                             for (index, view) in views.enumerated() {
                                 let picked = sampler.sample(frames: batch.frames, rng: &streams[v])
-                                filling.fill(view.features.pointer + v * l * f, video: v, picked: picked, batch: batch,
-                                             rng: &streams[v])
+                                filling.fill(
+                                    view.features.pointer + v * l * f, video: v, picked: picked, batch: batch,
+                                    rng: &streams[v])
                                 for (i, t) in picked.enumerated() { positions[index][v * l + i] = Int32(t) }
                             }
                         }

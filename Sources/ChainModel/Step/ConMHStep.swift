@@ -33,23 +33,27 @@ public final class ConMHStep: TrainingStep {
         context = StepContext(model: model, views: views, maxBatch: maxBatch, workers: 1)
         filling = ViewFilling(augmentation: c.augmentation, featureSize: f)
         fullViews = (0..<2).map { _ in Tensor(shape: [maxBatch * length, f]) }
-        reconstruction = MaskedReconstruction(model, weight: c.reconstructionWeight, maxBatch: maxBatch,
-                                              slotsPerVideo: length)
+        reconstruction = MaskedReconstruction(
+            model, weight: c.reconstructionWeight, maxBatch: maxBatch,
+            slotsPerVideo: length)
         var objectives: [TrainingObjective] = []
         if c.usesContrastive {
-            objectives.append(ContrastiveObjective(loss: c.contrastive, weight: c.contrastiveWeight, bits: c.bits,
-                                                   maxBatch: maxBatch))
+            objectives.append(
+                ContrastiveObjective(
+                    loss: c.contrastive, weight: c.contrastiveWeight, bits: c.bits,
+                    maxBatch: maxBatch))
         }
         objectives.append(reconstruction)
         self.objectives = objectives
     }
 
-    public func run(_ batch: StepBatch, rng: inout Philox, videoRandom: Philox?, exchange: BatchExchange) -> StepLosses {
-        context.begin(batch, rng: rng, videoRandom: videoRandom, exchange: exchange)
-        context.timed("views", profile) { maskViews() }
-        let losses = context.runObjectives(objectives, profile: profile)
-        rng = context.rng
-        return losses
+    public func run(
+        _ batch: StepBatch, rng: inout Philox, videoRandom: Philox?,
+        exchange: BatchExchange
+    ) -> StepLosses {
+        context.step(
+            batch, rng: &rng, videoRandom: videoRandom, exchange: exchange, objectives: objectives,
+            profile: profile, fillViews: maskViews)
     }
 
     /// Per view and video: L frames by segment sampling (into the full view), then a random
@@ -60,8 +64,9 @@ public final class ConMHStep: TrainingStep {
             let slots = reconstruction.slots[k], full = fullViews[k]
             for video in 0..<batch.count {
                 let picked = model.config.views.sample(frames: batch.frames, rng: &context.streams[video])
-                filling.fill(full.pointer + video * l * f, video: video, picked: picked, batch: batch,
-                             rng: &context.streams[video])
+                filling.fill(
+                    full.pointer + video * l * f, video: video, picked: picked, batch: batch,
+                    rng: &context.streams[video])
                 for (i, t) in picked.enumerated() { slots.positions[video * l + i] = Int32(t) }
                 let order = context.streams[video].permutation(l)
                 let shown = Array(order[(l - v)...]).sorted()
@@ -69,8 +74,9 @@ public final class ConMHStep: TrainingStep {
                 for (j, slot) in shown.enumerated() {
                     slots.masked[video * l + slot] = false
                     slots.sourceRow[video * l + slot] = video * v + j
-                    (view.features.pointer + (video * v + j) * f).update(from: full.pointer + (video * l + slot) * f,
-                                                                         count: f)
+                    (view.features.pointer + (video * v + j) * f).update(
+                        from: full.pointer + (video * l + slot) * f,
+                        count: f)
                     view.positions[video * v + j] = slots.positions[video * l + slot]
                 }
             }

@@ -57,14 +57,16 @@ final class ContrastiveObjective: TrainingObjective {
         dGlobal.fill(0)
         losses.contrastive = loss.lossAndGradient(
             codes: global.pointer, rows: rows, dim: bits, positives: positives,
-            anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: rows, dCodes: dGlobal.pointer,
+            anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: rows,
+            dCodes: dGlobal.pointer,
             workspace: workspace)
     }
 
     func backward(_ step: StepContext) {
         let batch = step.batch.count, block = 2 * batch
-        step.exchange.reduceScatter(UnsafeBufferPointer(dGlobal.buffer),
-                                    into: UnsafeMutableBufferPointer(start: dLocal.pointer, count: block * bits))
+        step.exchange.reduceScatter(
+            UnsafeBufferPointer(dGlobal.buffer),
+            into: UnsafeMutableBufferPointer(start: dLocal.pointer, count: block * bits))
         for (viewIndex, view) in step.views.enumerated() {
             let l = view.length, perFrame = weight / Float(l)
             for v in 0..<batch {

@@ -50,15 +50,17 @@ final class FrameOrderObjective: TrainingObjective {
             let permutation = step.streams[v].permutation(l)
             for s in 0..<l {
                 sourceRow[v * l + s] = v * l + permutation[s]
-                (embedded.pointer + (v * l + s) * d).update(from: view.projected.pointer + sourceRow[v * l + s] * d,
-                                                              count: d)
+                (embedded.pointer + (v * l + s) * d).update(
+                    from: view.projected.pointer + sourceRow[v * l + s] * d,
+                    count: d)
                 positions[v * l + s] = Int32(s)
                 targets[v * l + s] = Int32(permutation[s])
             }
         }
         let out = positions.withUnsafeBufferPointer {
-            model.encoder.forward(embedded: embedded.pointer, positions: $0.baseAddress!, batch: batch, encoder,
-                                  model.store, rng: &step.rng, training: true)
+            model.encoder.forward(
+                embedded: embedded.pointer, positions: $0.baseAddress!, batch: batch, encoder,
+                model.store, rng: &step.rng, training: true)
         }
         hidden = out
         model.orderHead.forward(out, logits.pointer, rows: rows, model.store)
@@ -67,8 +69,9 @@ final class FrameOrderObjective: TrainingObjective {
         let share = Float(rows) / Float(totalRows)
         // The gradient is formed with the loss (into compactLogits, in place) and used in backward.
         let (loss, correct) = targets.withUnsafeBufferPointer {
-            SoftmaxCrossEntropy.lossAndGradient(logits: compactLogits.pointer, targets: $0.baseAddress!, rows: rows,
-                                                classes: l, dLogits: compactLogits.pointer, weight: weight * share)
+            SoftmaxCrossEntropy.lossAndGradient(
+                logits: compactLogits.pointer, targets: $0.baseAddress!, rows: rows,
+                classes: l, dLogits: compactLogits.pointer, weight: weight * share)
         }
         losses.order = loss * Double(share)
         losses.orderCorrect = correct
@@ -82,8 +85,9 @@ final class FrameOrderObjective: TrainingObjective {
         for r in 0..<rows { (dLogits.pointer + r * maxPositions).update(from: compactLogits.pointer + r * l, count: l) }
         model.orderHead.backward(hidden, dLogits.pointer, dHidden.pointer, rows: rows, model.store)
         positions.withUnsafeBufferPointer {
-            model.encoder.backward(dEmbedded: dEmbedded.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
-                                   encoder, model.store)
+            model.encoder.backward(
+                dEmbedded: dEmbedded.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
+                encoder, model.store)
         }
         for r in 0..<rows {
             VectorMath.add(dEmbedded.pointer + r * d, into: view.dProjected.pointer + sourceRow[r] * d, count: d)

@@ -67,7 +67,9 @@ final class MaskedReconstruction: TrainingObjective {
         }
         for (view, s) in zip(step.views, slots) {
             let l = view.length
-            for i in 0..<(batch * frames) { s.masked[i] = true; s.sourceRow[i] = -1; s.positions[i] = Int32(i % frames) }
+            for i in 0..<(batch * frames) {
+                s.masked[i] = true; s.sourceRow[i] = -1; s.positions[i] = Int32(i % frames)
+            }
             for v in 0..<batch {
                 for i in 0..<l {
                     let slot = v * frames + Int(view.positions[v * l + i])
@@ -94,11 +96,12 @@ final class MaskedReconstruction: TrainingObjective {
             for slot in 0..<rows where s.sourceRow[slot] >= 0 {
                 (s.input.pointer + slot * bits).update(from: view.codes.pointer + s.sourceRow[slot] * bits, count: bits)
             }
-            var rng = Philox(seed: 0)   // the decoder has no dropout
+            var rng = Philox(seed: 0)  // the decoder has no dropout
             let decoded = s.positions.withUnsafeBufferPointer { p in
                 s.masked.withUnsafeBufferPointer { m in
-                    decoder.forward(s.input.pointer, positions: p.baseAddress!, batch: batch, tokenMask: m.baseAddress!,
-                                    s.decoder, model.store, rng: &rng, training: true)
+                    decoder.forward(
+                        s.input.pointer, positions: p.baseAddress!, batch: batch, tokenMask: m.baseAddress!,
+                        s.decoder, model.store, rng: &rng, training: true)
                 }
             }
             s.decoded = decoded
@@ -127,12 +130,14 @@ final class MaskedReconstruction: TrainingObjective {
             guard let decoded = s.decoded else { preconditionFailure("reconstruction: backward before forward") }
             head.backward(decoded, s.dPrediction.pointer, s.dHidden.pointer, rows: rows, model.store)
             s.positions.withUnsafeBufferPointer {
-                decoder.backward(s.input.pointer, positions: $0.baseAddress!, dOutput: s.dHidden.pointer, s.decoder,
-                                 model.store, dFeatures: s.dInput.pointer)
+                decoder.backward(
+                    s.input.pointer, positions: $0.baseAddress!, dOutput: s.dHidden.pointer, s.decoder,
+                    model.store, dFeatures: s.dInput.pointer)
             }
             for slot in 0..<rows where s.sourceRow[slot] >= 0 {
-                VectorMath.add(s.dInput.pointer + slot * bits, into: view.dCodes.pointer + s.sourceRow[slot] * bits,
-                               count: bits)
+                VectorMath.add(
+                    s.dInput.pointer + slot * bits, into: view.dCodes.pointer + s.sourceRow[slot] * bits,
+                    count: bits)
             }
         }
     }

@@ -34,9 +34,11 @@ final class SceneChangeObjective: TrainingObjective {
         var localCount = 0
         for viewIndex in regularised {
             let view = step.views[viewIndex]
-            let s = override?(viewIndex)
-                ?? segmentation.segment(view.hash.normalized.pointer, videos: batch, frames: view.length, dim: bits,
-                                        workers: step.workers)
+            let s =
+                override?(viewIndex)
+                ?? segmentation.segment(
+                    view.hash.normalized.pointer, videos: batch, frames: view.length, dim: bits,
+                    workers: step.workers)
             prototypes += s.prototypes
             targets.append(s.assignment.map { $0 < 0 ? -1 : $0 + Int32(localCount) })
             localCount += s.count
@@ -59,10 +61,11 @@ final class SceneChangeObjective: TrainingObjective {
             let view = step.views[viewIndex]
             let shifted = targets[k].map { $0 < 0 ? -1 : $0 + offset }
             losses.scene += globalPrototypes.withUnsafeBufferPointer {
-                loss.lossAndGradient(anchors: view.hash.normalized.pointer, rows: view.rows, dim: bits,
-                                     prototypes: $0.baseAddress!, count: globalCount, targets: shifted,
-                                     totalAnchors: totalAnchors, dAnchors: view.dNormalized.pointer,
-                                     workspace: workspace)
+                loss.lossAndGradient(
+                    anchors: view.hash.normalized.pointer, rows: view.rows, dim: bits,
+                    prototypes: $0.baseAddress!, count: globalCount, targets: shifted,
+                    totalAnchors: totalAnchors, dAnchors: view.dNormalized.pointer,
+                    workspace: workspace)
             }
         }
     }

@@ -16,9 +16,12 @@ public struct StepBatch {
     /// Global index of each video (keys its random stream); nil: 0..<count.
     public var videoIDs: UnsafeBufferPointer<UInt64>?
 
-    public init(features: UnsafePointer<Float>, count: Int, frames: Int, augmented: AugmentedCopies? = nil,
-                featureStandardDeviation: UnsafePointer<Float>? = nil, videoIDs: UnsafeBufferPointer<UInt64>? = nil) {
-        precondition(videoIDs.map { $0.count == count } ?? true, "\(videoIDs?.count ?? 0) video ids for a batch of \(count)")
+    public init(
+        features: UnsafePointer<Float>, count: Int, frames: Int, augmented: AugmentedCopies? = nil,
+        featureStandardDeviation: UnsafePointer<Float>? = nil, videoIDs: UnsafeBufferPointer<UInt64>? = nil
+    ) {
+        precondition(
+            videoIDs.map { $0.count == count } ?? true, "\(videoIDs?.count ?? 0) video ids for a batch of \(count)")
         self.features = features
         self.count = count
         self.frames = frames

@@ -34,8 +34,9 @@ public final class StepContext {
     /// Starts a step: video v's stream is `videoRandom.split(id_v)` (default parent: two
     /// words drawn from `rng`, so each call differs).
     func begin(_ batch: StepBatch, rng: Philox, videoRandom: Philox?, exchange: BatchExchange) {
-        precondition(batch.count >= 1 && batch.count <= streams.count,
-                     "batch \(batch.count) outside 1...\(streams.count)")
+        precondition(
+            batch.count >= 1 && batch.count <= streams.count,
+            "batch \(batch.count) outside 1...\(streams.count)")
         current = batch
         self.exchange = exchange
         self.rng = rng

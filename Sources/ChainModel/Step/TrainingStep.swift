@@ -22,17 +22,23 @@ extension TrainingStep {
     /// `run` on `batch` videos of `frames` frames at `videos` [batch·frames, F], with ids
     /// 0..<batch unless given.
     @discardableResult
-    public func run(videos: UnsafePointer<Float>, batch: Int, frames: Int, featureStd: UnsafePointer<Float>? = nil,
-                    augmented: AugmentedCopies? = nil, rng: inout Philox, videoRandom: Philox? = nil,
-                    videoIDs: [UInt64]? = nil, exchange: BatchExchange) -> StepLosses {
+    public func run(
+        videos: UnsafePointer<Float>, batch: Int, frames: Int, featureStd: UnsafePointer<Float>? = nil,
+        augmented: AugmentedCopies? = nil, rng: inout Philox, videoRandom: Philox? = nil,
+        videoIDs: [UInt64]? = nil, exchange: BatchExchange
+    ) -> StepLosses {
         guard let videoIDs else {
-            return run(StepBatch(features: videos, count: batch, frames: frames, augmented: augmented,
-                                 featureStandardDeviation: featureStd),
-                       rng: &rng, videoRandom: videoRandom, exchange: exchange)
+            return run(
+                StepBatch(
+                    features: videos, count: batch, frames: frames, augmented: augmented,
+                    featureStandardDeviation: featureStd),
+                rng: &rng, videoRandom: videoRandom, exchange: exchange)
         }
         return videoIDs.withUnsafeBufferPointer { ids in
-            run(StepBatch(features: videos, count: batch, frames: frames, augmented: augmented,
-                          featureStandardDeviation: featureStd, videoIDs: ids),
+            run(
+                StepBatch(
+                    features: videos, count: batch, frames: frames, augmented: augmented,
+                    featureStandardDeviation: featureStd, videoIDs: ids),
                 rng: &rng, videoRandom: videoRandom, exchange: exchange)
         }
     }

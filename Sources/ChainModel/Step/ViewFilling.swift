@@ -20,8 +20,9 @@ struct ViewFilling {
         }
         for (i, t) in picked.enumerated() { (out + i * f).update(from: source + t * f, count: f) }
         if batch.augmented == nil {
-            augmentation.apply(out, frames: picked.count, featureSize: f, featureStd: batch.featureStandardDeviation,
-                               rng: &rng)
+            augmentation.apply(
+                out, frames: picked.count, featureSize: f, featureStd: batch.featureStandardDeviation,
+                rng: &rng)
         }
     }
 }

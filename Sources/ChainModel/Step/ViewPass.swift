@@ -59,15 +59,19 @@ public final class ViewPass {
         let rows = self.rows
         let hidden = positions.withUnsafeBufferPointer { p in
             if keepsProjection {
-                model.encoder.projection.forward(features.pointer, projected.pointer, rows: rows, model.store,
-                                                 workers: workers)
-                return model.encoder.forward(embedded: projected.pointer, positions: p.baseAddress!, batch: batch,
-                                             encoder, model.store, rng: &rng, training: true)
+                model.encoder.projection.forward(
+                    features.pointer, projected.pointer, rows: rows, model.store,
+                    workers: workers)
+                return model.encoder.forward(
+                    embedded: projected.pointer, positions: p.baseAddress!, batch: batch,
+                    encoder, model.store, rng: &rng, training: true)
             }
-            return model.encoder.forward(features.pointer, positions: p.baseAddress!, batch: batch, encoder,
-                                         model.store, rng: &rng, training: true)
+            return model.encoder.forward(
+                features.pointer, positions: p.baseAddress!, batch: batch, encoder,
+                model.store, rng: &rng, training: true)
         }
-        model.hash.forward(hidden, codes.pointer, rows: rows, hash, model.store, activation: model.config.hashActivation)
+        model.hash.forward(
+            hidden, codes.pointer, rows: rows, hash, model.store, activation: model.config.hashActivation)
         UnsafeMutableBufferPointer(start: dCodes.pointer, count: dCodes.count).update(repeating: 0)
         UnsafeMutableBufferPointer(start: dNormalized.pointer, count: dNormalized.count).update(repeating: 0)
         if keepsProjection { dProjected.fill(0) }
@@ -77,15 +81,18 @@ public final class ViewPass {
     /// `keepsProjection`, down to `dProjected` only).
     func backward(_ model: CHAINModel) {
         let rows = self.rows
-        model.hash.backward(encoder.output.pointer, dCodes.pointer, dHidden.pointer, rows: rows, hash, model.store,
-                            dNormalized: dNormalized.pointer)
+        model.hash.backward(
+            encoder.output.pointer, dCodes.pointer, dHidden.pointer, rows: rows, hash, model.store,
+            dNormalized: dNormalized.pointer)
         positions.withUnsafeBufferPointer {
             if keepsProjection {
-                model.encoder.backward(dEmbedded: dProjected.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
-                                       encoder, model.store)
+                model.encoder.backward(
+                    dEmbedded: dProjected.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
+                    encoder, model.store)
             } else {
-                model.encoder.backward(features.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer, encoder,
-                                       model.store)
+                model.encoder.backward(
+                    features.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer, encoder,
+                    model.store)
             }
         }
     }
@@ -94,7 +101,8 @@ public final class ViewPass {
     /// and the permuting pass's), in one product.
     func backwardProjection(_ model: CHAINModel, workers: Int) {
         guard keepsProjection else { return }
-        model.encoder.projection.backwardParameters(features.pointer, dProjected.pointer, rows: rows, model.store,
-                                                    workers: workers)
+        model.encoder.projection.backwardParameters(
+            features.pointer, dProjected.pointer, rows: rows, model.store,
+            workers: workers)
     }
 }
