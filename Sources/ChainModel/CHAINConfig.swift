@@ -43,6 +43,8 @@ public struct CHAINConfig: Sendable, Equatable {
     public var sceneWeight: Float
     public var scene: PrototypeLoss
     public var scenes: SceneSegmentation
+    /// What is clustered, and which prototypes a frame is contrasted with.
+    public var sceneForm = SceneChangeForm()
     /// γ, the weight of masked-frame reconstruction (`MaskedReconstruction`). ConMH mode
     /// always reconstructs (default 1); in chain mode γ > 0 reconstructs the frames a view did
     /// not sample from its frame codes (default 0: off).

@@ -5,8 +5,10 @@ import Foundation
 public enum MetricsRecord: Encodable, Sendable {
     /// After an optimizer step: the global losses, the rate used and the throughput.
     case step(step: Int, epoch: Int, learningRate: Double, losses: Losses, videosPerSecond: Double)
-    /// At an epoch end: the epoch's mean losses and frame-order accuracy.
-    case epoch(epoch: Int, losses: Losses, orderAccuracy: Double, seconds: Double, learningRate: Double)
+    /// At an epoch end: the epoch's mean losses, the frame-order accuracy and its chance level.
+    case epoch(
+        epoch: Int, losses: Losses, orderAccuracy: Double, orderChance: Double, seconds: Double,
+        learningRate: Double)
     /// An evaluation: mAP@K by K and mAP over the whole ranking.
     case evaluation(epoch: Int, step: Int, mapAtK: [Int: Double], mapAll: Double)
 
@@ -44,11 +46,12 @@ public enum MetricsRecord: Encodable, Sendable {
             try c.encode(learningRate, forKey: Key("lr"))
             try losses(l, total: "total")
             try c.encode(rate, forKey: Key("videos_per_second"))
-        case let .epoch(epoch, l, accuracy, seconds, learningRate):
+        case let .epoch(epoch, l, accuracy, chance, seconds, learningRate):
             try c.encode("epoch", forKey: Key("kind"))
             try c.encode(epoch, forKey: Key("epoch"))
             try losses(l, total: "loss")
             try c.encode(accuracy, forKey: Key("order_accuracy"))
+            try c.encode(chance, forKey: Key("order_chance"))
             try c.encode(seconds, forKey: Key("seconds"))
             try c.encode(learningRate, forKey: Key("lr"))
         case let .evaluation(epoch, step, mapAtK, mapAll):

@@ -49,11 +49,21 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var sceneTemperature: Double = 0.1
         /// Scene loss on the frames of 1 or 2 views.
         public var sceneViews = 2
+        /// What affinity propagation clusters: codes (the view's detached h) or features (the
+        /// video's input features, once per video).
+        public var sceneClustering = SceneChangeForm.Clustering.codes
+        /// A frame's candidate prototypes: batch (every scene of the global batch) or video
+        /// (the scenes of its own video).
+        public var sceneNegatives = SceneChangeForm.Negatives.batch
+        /// Whose prototypes a view's frames are pulled to: same_view or other_view.
+        public var sceneTargets = SceneChangeForm.Targets.sameView
         /// γ in chain mode: reconstruct the frames a view did not sample (0: off; docs/method.md).
         public var reconstructionWeight: Double = 0
         enum CodingKeys: String, CodingKey {
             case contrastiveWeight = "contrastive_weight", orderWeight = "order_weight", sceneWeight = "scene_weight"
             case temperature, debias, sceneTemperature = "scene_temperature", sceneViews = "scene_views"
+            case sceneClustering = "scene_clustering", sceneNegatives = "scene_negatives", sceneTargets =
+                "scene_targets"
             case reconstructionWeight = "reconstruction_weight"
         }
     }
@@ -226,6 +236,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     static let choices: [String: [String]] = [
         "model.mode": CHAINConfig.Mode.allCases.map(\.rawValue),
         "training.loading": Loading.allCases.map(\.rawValue),
+        "objectives.scene_clustering": SceneChangeForm.Clustering.allCases.map(\.rawValue),
+        "objectives.scene_negatives": SceneChangeForm.Negatives.allCases.map(\.rawValue),
+        "objectives.scene_targets": SceneChangeForm.Targets.allCases.map(\.rawValue),
     ]
 
     /// A leaf must have the type of its default: integer, number, true/false, text or a list
@@ -357,6 +370,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
             c.sceneWeight = Float(objectives.sceneWeight)
             c.scene.temperature = Float(objectives.sceneTemperature)
             c.sceneOnBothViews = objectives.sceneViews == 2
+            c.sceneForm = SceneChangeForm(
+                clustering: objectives.sceneClustering, negatives: objectives.sceneNegatives,
+                targets: objectives.sceneTargets)
             c.views.minimumSpan = Float(views.minSpan)
             c.views.maskRatio = Float(views.maskRatio)
             c.reconstructionWeight = Float(objectives.reconstructionWeight)
@@ -408,8 +424,15 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public static let valuesBeforeKeysExisted: [String: String] = {
         var legacy = RunConfig()
         legacy.views.maskRatio = 0
+        legacy.objectives.sceneClustering = .codes
+        legacy.objectives.sceneNegatives = .batch
+        legacy.objectives.sceneTargets = .sameView
         let flat = legacy.flattened
-        return ["views.mask_ratio": flat["views.mask_ratio"] ?? "0.0"]
+        let keys = [
+            "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
+            "objectives.scene_targets",
+        ]
+        return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()
 
     /// Settings a checkpoint must share with the run that resumes it: everything except

@@ -109,7 +109,8 @@ public final class TrainingRun {
                     reconstruction: r.reconstruction)
                 recorder?.log(
                     .epoch(
-                        epoch: r.epoch, losses: losses, orderAccuracy: r.orderAccuracy, seconds: r.seconds,
+                        epoch: r.epoch, losses: losses, orderAccuracy: r.orderAccuracy,
+                        orderChance: 1 / Double(config.views.viewLength), seconds: r.seconds,
                         learningRate: Double(r.learningRate)))
             },
             afterStep: { event in
@@ -186,9 +187,11 @@ public final class TrainingRun {
         if config.mode == .conmh {
             line += String(format: " (contrastive %.4f, reconstruction %.4f)", r.contrastive, r.reconstruction)
         } else {
+            // The order head picks one of the view's L positions: chance is 1/L.
+            let chance = 100 / Double(config.views.viewLength)
             line += String(
-                format: " (contrastive %.4f, order %.4f [%.0f%%], scene %.4f [%.1f scenes/view])",
-                r.contrastive, r.order, 100 * r.orderAccuracy, r.scene, r.scenesPerVideo)
+                format: " (contrastive %.4f, order %.4f [%.0f%%, chance %.0f%%], scene %.4f [%.1f scenes/view])",
+                r.contrastive, r.order, 100 * r.orderAccuracy, chance, r.scene, r.scenesPerVideo)
         }
         return line + String(format: "  lr %.2e  %.1f s", r.learningRate, r.seconds)
     }

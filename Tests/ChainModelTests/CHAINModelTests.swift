@@ -77,6 +77,61 @@ final class CHAINModelTests: XCTestCase {
         XCTAssertTrue(r.passed, "\(r)")
     }
 
+    /// Every scene-change form (what is clustered × which prototypes are targets × which are
+    /// negatives) in the whole objective, against finite differences, with the scenes and
+    /// their prototypes held at the first step's (they carry no gradient).
+    func testWholeModelGradientForEverySceneForm() {
+        let forms: [SceneChangeForm] = [
+            SceneChangeForm(clustering: .features, negatives: .video, targets: .otherView),
+            SceneChangeForm(clustering: .features, negatives: .batch, targets: .sameView),
+            SceneChangeForm(clustering: .codes, negatives: .video, targets: .sameView),
+        ]
+        for form in forms {
+            var config = smallConfig()
+            config.hashActivation = .hardTanh
+            config.orderWeight = 0.5
+            config.sceneForm = form
+            let model = CHAINModel(config: config, seed: 7)
+            let gain = model.store.value(model.hash.norm.gamma!)
+            for k in 0..<config.bits { gain[k] = 0.3 }
+            let batch = 3, frames = 12
+            let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 8)
+            let step = CHAINStep(model: model, maxBatch: batch)
+            step.freezeScenes()
+            func run() -> StepLosses {
+                var rng = Philox(seed: 9)
+                return videos.withUnsafeBufferPointer {
+                    step.run(
+                        videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng,
+                        exchange: SingleProcessExchange())
+                }
+            }
+            model.store.zeroGradients()
+            let losses = run()
+            XCTAssertGreaterThan(losses.scenes, 0, "\(form)")
+            XCTAssertGreaterThan(losses.scene, 0, "\(form)")
+            let r = GradientCheck().checkParameters(model.store, perParameter: 4) { run().total }
+            XCTAssertTrue(r.passed, "\(form): \(r)")
+        }
+    }
+
+    /// Features clustering finds the video's cuts from its inputs alone, once per video: the
+    /// scene labels of a video do not change as the model trains, and frames of one scene
+    /// share a prototype in both views.
+    func testFeatureScenesFollowTheInputCuts() {
+        var config = smallConfig()
+        config.sceneForm = SceneChangeForm(clustering: .features, negatives: .video, targets: .otherView)
+        let frames = 12
+        let videos = SyntheticVideos.make(videos: 2, frames: frames, featureSize: 10, classes: 2, seed: 12)
+        let labels = videos.withUnsafeBufferPointer {
+            config.scenes.segment($0.baseAddress!, videos: 1, frames: frames, dim: 10).assignment
+        }
+        // The synthetic video shows 3 scenes in order: labels change exactly twice, never back.
+        let changes = zip(labels, labels.dropFirst()).filter { $0 != $1 }.count
+        XCTAssertEqual(changes, 2, "\(labels)")
+        XCTAssertEqual(Set(labels).count, 3, "\(labels)")
+    }
+
     /// A model with a decoder for whole-objective gradient checks: the hash LayerNorm's gain
     /// at 0.3 (every h inside hard-tanh's smooth region) and a step on 3 fixed synthetic
     /// videos (video seed = seed + 1, step seed = seed + 2).

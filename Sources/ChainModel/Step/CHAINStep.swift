@@ -29,7 +29,7 @@ public final class CHAINStep: TrainingStep {
         scene =
             c.usesScene
             ? SceneChangeObjective(
-                loss: c.scene, segmentation: c.scenes, weight: c.sceneWeight,
+                loss: c.scene, segmentation: c.scenes, form: c.sceneForm, weight: c.sceneWeight,
                 bothViews: c.sceneOnBothViews, bits: c.bits) : nil
         var objectives: [TrainingObjective] = []
         if c.usesContrastive {
@@ -53,6 +53,10 @@ public final class CHAINStep: TrainingStep {
         }
         self.objectives = objectives
     }
+
+    /// Keeps each view's scenes and prototypes from the next step on (prototypes carry no
+    /// gradient: a finite-difference test of the objective must hold them fixed).
+    public func freezeScenes() { scene?.frozenScenes = [:] }
 
     /// Replaces affinity propagation for view i (tests freeze the segmentation with it).
     public var sceneOverride: ((_ view: Int) -> SceneSegmentation.Scenes)? {
