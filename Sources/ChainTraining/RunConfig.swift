@@ -32,10 +32,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Fraction of the L segment-sampled frames masked (dropped from the view at random;
         /// chain mode — ConMH mode masks with `conmh.mask_ratio`).
         public var maskRatio: Double = 0
-        /// Feature-space spatial augmentation when the data has no augmented copies.
+        /// Feature-space spatial augmentation when the views do not read augmented copies.
         public var featureAugmentation = true
+        /// Read each view from one of the dataset's pre-extracted augmented copies, when it has them.
+        public var augmentedCopies = true
         enum CodingKeys: String, CodingKey {
             case frames, minSpan = "min_span", maskRatio = "mask_ratio", featureAugmentation = "feature_augmentation"
+            case augmentedCopies = "augmented_copies"
         }
     }
 
@@ -427,6 +430,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.objectives.sceneClustering = .codes
         legacy.objectives.sceneNegatives = .batch
         legacy.objectives.sceneTargets = .sameView
+        legacy.views.augmentedCopies = true
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",

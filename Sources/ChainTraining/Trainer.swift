@@ -77,14 +77,19 @@ public final class Trainer {
     }
 
     /// Trains for `options.epochs` epochs on an in-memory set that every rank holds.
-    public func train(_ data: VideoSet, report: (EpochReport) -> Void = { _ in }) {
+    /// `augmented`: the videos' pre-extracted copies, [count, copies, frames, F].
+    public func train(
+        _ data: VideoSet, augmented: (values: [Float], copies: Int)? = nil,
+        report: (EpochReport) -> Void = { _ in }
+    ) {
         let sampler: DistributedSampler
         do {
             sampler = try DistributedSampler(
                 count: data.count, batchSize: options.batchSize, worldSize: comm.size, seed: options.seed)
         } catch { preconditionFailure("\(error)") }
         do {
-            try train(ReplicatedSource(data, sampler: sampler, rank: comm.rank), sampler: sampler, report: report)
+            let source = ReplicatedSource(data, augmented: augmented, sampler: sampler, rank: comm.rank)
+            try train(source, sampler: sampler, report: report)
         } catch { preconditionFailure("in-memory training cannot fail to read: \(error)") }
     }
 

@@ -23,9 +23,13 @@ struct TrainingData {
     let loading: Loading
     let bytesPerRankInMemory: Int
 
-    init(dataset: DatasetConfig, loading requested: Loading, batch: Int, seed: UInt64, comm: Communicator) throws {
+    /// `useCopies` false ignores the dataset's augmented copies (`views.augmented_copies`).
+    init(
+        dataset: DatasetConfig, loading requested: Loading, useCopies: Bool, batch: Int, seed: UInt64,
+        comm: Communicator
+    ) throws {
         features = try FeatureFile(path: dataset.path(dataset.train.features), key: dataset.train.featureKey)
-        copies = try dataset.train.augmented.map {
+        copies = try (useCopies ? dataset.train.augmented : nil).map {
             try FeatureFile(path: dataset.path($0), key: dataset.train.augmentedKey ?? "feats", augmented: true)
         }
         sampler = try DistributedSampler(count: features.count, batchSize: batch, worldSize: comm.size, seed: seed)

@@ -65,7 +65,8 @@ public final class TrainingRun {
         let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
         if run.evaluation.validation > 0 { return try startValidationSplit(comm, options: options) }
         let data = try TrainingData(
-            dataset: dataset, loading: run.training.loading, batch: options.batchSize,
+            dataset: dataset, loading: run.training.loading, useCopies: run.views.augmentedCopies,
+            batch: options.batchSize,
             seed: options.seed, comm: comm)
         let config = self.config
         let trainer = Trainer(config: config, options: options, comm: comm)
@@ -222,10 +223,9 @@ public final class TrainingRun {
     /// Model selection without the test split: `evaluation.validation` training videos (a
     /// fixed random choice) query the others; every rank holds the training set in memory.
     func startValidationSplit(_ comm: Communicator, options: Trainer.Options) throws -> Result {
-        let split = try ValidationSplit(dataset: dataset, held: run.evaluation.validation)
-        if comm.isRoot && dataset.train.augmented != nil {
-            log("  note: augmented copies are not used with --validation")
-        }
+        let split = try ValidationSplit(
+            dataset: dataset, held: run.evaluation.validation,
+            useCopies: run.views.augmentedCopies)
         let config = self.config
         guard split.train.featureSize == config.encoder.inputSize else {
             throw DataError(
@@ -237,6 +237,7 @@ public final class TrainingRun {
             let videos =
                 "\(split.train.count) training videos × \(split.train.frames) frames × \(split.train.featureSize)"
             log(banner(config, videos: videos, comm: comm, parameters: trainer.model.store.parameterCount))
+            if let copies = split.copies { log("  views read \(copies.copies) augmented copies per training video") }
             log(
                 "  evaluation: \(split.queries.count) held-out validation queries against \(split.train.count) "
                     + "database videos"
@@ -246,7 +247,7 @@ public final class TrainingRun {
             }
         }
         let start = ContinuousClock.now
-        trainer.train(split.train) { [log] r in
+        trainer.train(split.train, augmented: split.copies) { [log] r in
             if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) }
         }
         let seconds = (ContinuousClock.now - start).seconds

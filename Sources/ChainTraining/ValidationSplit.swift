@@ -7,8 +7,10 @@ import ChainNumerics
 struct ValidationSplit {
     let train: VideoSet
     let queries: VideoSet
+    /// The training part's augmented copies, [train.count, copies, T, F], when asked for and present.
+    let copies: (values: [Float], copies: Int)?
 
-    init(dataset: DatasetConfig, held: Int) throws {
+    init(dataset: DatasetConfig, held: Int, useCopies: Bool) throws {
         guard let labels = dataset.database.labels else {
             throw DataError("dataset '\(dataset.name)': --validation needs the database split's labels")
         }
@@ -20,7 +22,26 @@ struct ValidationSplit {
         }
         var g = Philox(seed: 20_231_029).split("validation")
         let order = g.permutation(full.count)
-        train = full.subset(Array(order[held...]).sorted(), name: "train")
+        let trainIndices = Array(order[held...]).sorted()
+        train = full.subset(trainIndices, name: "train")
         queries = full.subset(Array(order[..<held]).sorted(), name: "validation")
+        guard useCopies, let augmented = dataset.train.augmented else { copies = nil; return }
+        let file = try FeatureFile(
+            path: dataset.path(augmented), key: dataset.train.augmentedKey ?? "feats",
+            augmented: true)
+        guard file.count == full.count else {
+            throw DataError(
+                "\(file.path): '\(file.key)' has \(file.count) videos; the training features have \(full.count)")
+        }
+        var values = [Float](repeating: 0, count: trainIndices.count * file.videoStride)
+        try values.withUnsafeMutableBufferPointer { out in
+            for (k, v) in trainIndices.enumerated() {
+                try file.read(first: v, count: 1, into: out.baseAddress! + k * file.videoStride)
+            }
+        }
+        try values.withUnsafeBufferPointer { x in
+            try file.checkFinite(x.baseAddress!, videos: trainIndices)
+        }
+        copies = (values, file.copies)
     }
 }

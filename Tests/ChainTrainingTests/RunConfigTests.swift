@@ -36,7 +36,7 @@ final class RunConfigTests: XCTestCase {
             names,
             [
                 "activitynet.yaml", "conmh-fcvid.yaml", "demo.yaml", "fcvid.yaml", "hmdb51.yaml", "mmnist.yaml",
-                "ucf101.yaml",
+                "shots.yaml", "ucf101.yaml",
             ])
         for name in names {
             let run = try RunConfig.resolve(path: Self.configs.appendingPathComponent(name).path, overrides: [])
