@@ -52,10 +52,48 @@ public enum RetrievalEvaluation {
         queries: PackedCodes, database: PackedCodes, queryLabels: LabelMatrix,
         databaseLabels: LabelMatrix, topK: [Int], excludeSelf: Bool = false
     ) -> Result {
-        precondition(queries.bits == database.bits, "query and database codes differ in length")
         precondition(
             queryLabels.rows == queries.count && databaseLabels.rows == database.count, "labels do not match codes")
         precondition(queryLabels.classes == databaseLabels.classes, "query and database labels differ in classes")
+        // Relevance through inverted lists: for each class, the database items carrying it.
+        var inverted = [[Int32]](repeating: [], count: databaseLabels.classes)
+        for j in 0..<database.count {
+            for c in 0..<databaseLabels.classes where databaseLabels.values[j * databaseLabels.classes + c] != 0 {
+                inverted[c].append(Int32(j))
+            }
+        }
+        let queryClasses = (0..<queries.count).map { i in
+            (0..<queryLabels.classes).filter { queryLabels.values[i * queryLabels.classes + $0] != 0 }
+        }
+        return evaluate(
+            queries: queries, database: database, relevance: .classes(inverted, queryClasses),
+            topK: topK, excludeSelf: excludeSelf)
+    }
+
+    /// Near-duplicate retrieval: query i's only relevant item is database item `sources[i]`
+    /// (a copy of a video against the originals; relevant = same source video).
+    public static func evaluate(
+        queries: PackedCodes, database: PackedCodes, sources: [Int], topK: [Int]
+    ) -> Result {
+        precondition(sources.count == queries.count, "one source per query")
+        precondition(sources.allSatisfy { $0 >= 0 && $0 < database.count }, "sources outside the database")
+        return evaluate(
+            queries: queries, database: database, relevance: .items(sources.map { [Int32($0)] }),
+            topK: topK, excludeSelf: false)
+    }
+
+    /// Which database items are relevant to each query.
+    enum Relevance: Sendable {
+        /// Each class's items, and each query's classes (multi-hot labels).
+        case classes([[Int32]], [[Int]])
+        /// Each query's relevant items.
+        case items([[Int32]])
+    }
+
+    static func evaluate(
+        queries: PackedCodes, database: PackedCodes, relevance: Relevance, topK: [Int], excludeSelf: Bool
+    ) -> Result {
+        precondition(queries.bits == database.bits, "query and database codes differ in length")
         precondition(!excludeSelf || queries.count == database.count, "excludeSelf needs queries = database")
         let n = database.count, bits = database.bits
         let (words, qArray) = queries.wordLayout(), (_, dbArray) = database.wordLayout()
@@ -71,18 +109,15 @@ public enum RetrievalEvaluation {
         let results = SharedBuffer(count: queries.count * width)
         defer { results.free() }
         let chunks = min(queries.count, max(1, ProcessInfo.processInfo.activeProcessorCount * 8))
-        // Relevance through inverted lists: for each class, the database items carrying it. Per
-        // query, its classes' items are marked in a byte map before the scan and cleared after,
-        // so the scan tests one byte per item whatever the number of classes.
-        var inverted = [[Int32]](repeating: [], count: databaseLabels.classes)
-        for j in 0..<n {
-            for c in 0..<databaseLabels.classes where databaseLabels.values[j * databaseLabels.classes + c] != 0 {
-                inverted[c].append(Int32(j))
+        // Per query, its relevant items are marked in a byte map before the scan and cleared
+        // after, so the scan tests one byte per item whatever the number of classes.
+        @Sendable func mark(_ qi: Int, _ mark: inout [UInt8], _ value: UInt8) {
+            switch relevance {
+            case .classes(let itemsOfClass, let queryClasses):
+                for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = value } }
+            case .items(let items):
+                for j in items[qi] { mark[Int(j)] = value }
             }
-        }
-        let itemsOfClass = inverted
-        let queryClasses = (0..<queries.count).map { i in
-            (0..<queryLabels.classes).filter { queryLabels.values[i * queryLabels.classes + $0] != 0 }
         }
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             // Per-thread buffers, reused for every query of the chunk.
@@ -92,7 +127,7 @@ public enum RetrievalEvaluation {
             var hitSeen = [Int64](repeating: 0, count: max(n, 1)), hitSeenRelevant = hitSeen
             var counts = [Int64](repeating: 0, count: bits + 1), relevantCounts = counts
             var lanes = [Int64](repeating: 0, count: 4 * (bits + 1))
-            var mark = [UInt8](repeating: 0, count: max(n, 1))
+            var marks = [UInt8](repeating: 0, count: max(n, 1))
             var rankContribution = [Double](repeating: 0, count: maxK + 1)  // x/r at rank r
             var rankRelevant = [Int](repeating: 0, count: maxK + 1)  // 1 if rank r is relevant
             let first = chunk * queries.count / chunks, last = (chunk + 1) * queries.count / chunks
@@ -101,13 +136,13 @@ public enum RetrievalEvaluation {
                 for r in 0...maxK { rankContribution[r] = 0; rankRelevant[r] = 0 }
                 // One pass in index order (C kernel, POPCNT when available). Ties are broken by
                 // index, so when item j is reached, count[d] is the number of items before it at d.
-                for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = 1 } }
+                mark(qi, &marks, 1)
                 let relevantFound = Int(
                     chain_hamming_scan(
-                        q.pointer + qi * words, db.pointer, Int64(words), Int64(n), &mark,
+                        q.pointer + qi * words, db.pointer, Int64(words), Int64(n), &marks,
                         excludeSelf ? Int64(qi) : -1, &counts, &relevantCounts, Int64(bits + 1), &lanes,
                         &hitDistance, &hitSeen, &hitSeenRelevant))
-                for c in queryClasses[qi] { for j in itemsOfClass[c] { mark[Int(j)] = 0 } }
+                mark(qi, &marks, 0)
                 var total = 0, totalRelevant = 0
                 for b in 0...bits {
                     start[b] = total; relevantStart[b] = totalRelevant

@@ -38,13 +38,17 @@ public final class RunRecorder {
         handle?.write(data + Data("\n".utf8))
     }
 
-    /// Logs an evaluation and writes eval/<name>.json.
-    public func evaluation(_ r: RetrievalEvaluation.Result, bits: Int, epoch: Int, step: Int, name: String) throws {
+    /// Writes eval/<name>.json and, with `logged` (class-level evaluations, plotted by epoch),
+    /// a metrics.jsonl record.
+    public func evaluation(
+        _ r: RetrievalEvaluation.Result, bits: Int, epoch: Int, step: Int, name: String,
+        logged: Bool = true
+    ) throws {
         var record = EvaluationRecord(r, bits: bits)
         record.epoch = epoch
         record.step = step
         try record.write(to: path("eval/\(name).json"))
-        log(.evaluation(epoch: epoch, step: step, mapAtK: r.mapAtK, mapAll: r.mapAll))
+        if logged { log(.evaluation(epoch: epoch, step: step, mapAtK: r.mapAtK, mapAll: r.mapAll)) }
     }
 
     /// All records of metrics.jsonl (this run and any it resumed).

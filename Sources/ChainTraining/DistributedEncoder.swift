@@ -24,13 +24,14 @@ public struct DistributedEncoder {
 
     /// Binary codes of every video of a feature file, encoded by all ranks together (rank r
     /// encodes the contiguous share r of the file) and gathered: every rank gets all codes.
+    /// A file of augmented copies (N, A, T, F) gives N·A codes, copy a of video v at row v·A + a.
     /// Collective; a read error on any rank is thrown on every rank.
     /// `progress(done, share)` is called on every rank after each batch of its own share.
     public func encodeDistributed(
         _ file: FeatureFile, batchSize: Int = 64,
         progress: ((_ done: Int, _ share: Int) -> Void)? = nil
     ) throws -> PackedCodes {
-        let bits = model.config.bits
+        let bits = model.config.bits * file.copies  // code floats per row of the file
         let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
         var mine = [Float](repeating: 0, count: max(1, share.count * bits))
         try comm.everyRank(
@@ -45,20 +46,22 @@ public struct DistributedEncoder {
                 comm.allGather(UnsafeBufferPointer(rebasing: m[0..<(share.count * bits)]), counts: counts, into: $0)
             }
         }
-        return all.withUnsafeBufferPointer { PackedCodes(values: $0.baseAddress!, count: file.count, bits: bits) }
+        return all.withUnsafeBufferPointer {
+            PackedCodes(values: $0.baseAddress!, count: file.count * file.copies, bits: model.config.bits)
+        }
     }
 
-    /// Codes (±1 floats) of `videos` of `file`, `batchSize` at a time.
+    /// Codes (±1 floats) of `videos` of `file` (all their copies), `batchSize` videos at a time.
     func encode(
         _ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float],
         progress: ((Int, Int) -> Void)? = nil
     ) throws {
-        let bits = model.config.bits
+        let copies = file.copies, bits = model.config.bits * copies  // code floats per row of the file
         guard !videos.isEmpty else { return }
         let encoding = CHAINModel.Encoding(
-            model, maxBatch: batchSize, frames: file.frames, workers: workers,
+            model, maxBatch: batchSize * copies, frames: file.frames, workers: workers,
             views: min(views, file.frames))
-        let buffer = Tensor(shape: [min(batchSize, videos.count), file.frames * file.featureSize])
+        let buffer = Tensor(shape: [min(batchSize, videos.count), file.videoStride])
         try codes.withUnsafeMutableBufferPointer { out in
             var first = videos.lowerBound
             while first < videos.upperBound {
@@ -66,7 +69,8 @@ public struct DistributedEncoder {
                 try file.read(first: first, count: n, into: buffer.pointer)
                 try file.checkFinite(buffer.pointer, videos: Array(first..<(first + n)))
                 model.encode(
-                    buffer.pointer, batch: n, encoding, codes: out.baseAddress! + (first - videos.lowerBound) * bits)
+                    buffer.pointer, batch: n * copies, encoding,
+                    codes: out.baseAddress! + (first - videos.lowerBound) * bits)
                 first += n
                 progress?(first - videos.lowerBound, videos.count)
             }
@@ -75,10 +79,10 @@ public struct DistributedEncoder {
 
     /// Binary codes of every video of a feature file on this rank alone.
     public func encode(_ file: FeatureFile, batchSize: Int = 64) throws -> PackedCodes {
-        var codes = [Float](repeating: 0, count: max(1, file.count * model.config.bits))
+        var codes = [Float](repeating: 0, count: max(1, file.count * file.copies * model.config.bits))
         try encode(file, videos: 0..<file.count, batchSize: batchSize, into: &codes)
         return codes.withUnsafeBufferPointer {
-            PackedCodes(values: $0.baseAddress!, count: file.count, bits: model.config.bits)
+            PackedCodes(values: $0.baseAddress!, count: file.count * file.copies, bits: model.config.bits)
         }
     }
 

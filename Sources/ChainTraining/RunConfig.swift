@@ -123,8 +123,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Encode each video as this many interleaved sequences of ⌊T/views⌋ frames (1: one
         /// sequence of all frames).
         public var views = 1
+        /// Also report near-duplicate retrieval when the dataset has augmented copies: the
+        /// copies query the clean training videos, relevant = the same source video.
+        public var nearDuplicates = true
         enum CodingKeys: String, CodingKey {
             case every, topK = "top_k", validation, pcaBaseline = "pca_baseline", views
+            case nearDuplicates = "near_duplicates"
         }
     }
 

@@ -14,12 +14,23 @@ struct RunResultFile: Codable {
     /// mAP@K by K ("5", "10", …) and mAP over the whole ranking.
     var map: [String: Double]
     var mapAll: Double
+    /// Near-duplicate retrieval (copies against their sources), when it was evaluated.
+    var nearDuplicates: NearDuplicates?
 
-    enum CodingKeys: String, CodingKey { case bits, mode, seconds, split, dataset, weights, map, mapAll = "map_all" }
+    /// mAP@K by K and mAP of near-duplicate retrieval.
+    struct NearDuplicates: Codable {
+        var map: [String: Double]
+        var mapAll: Double
+        enum CodingKeys: String, CodingKey { case map, mapAll = "map_all" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case bits, mode, seconds, split, dataset, weights, map, mapAll = "map_all", nearDuplicates = "near_duplicates"
+    }
 
     init(
-        _ r: RetrievalEvaluation.Result, topK: [Int], config: CHAINConfig, seconds: Double, split: String,
-        dataset: String
+        _ r: RetrievalEvaluation.Result, near: RetrievalEvaluation.Result?, topK: [Int], config: CHAINConfig,
+        seconds: Double, split: String, dataset: String
     ) {
         bits = config.bits
         mode = config.mode.rawValue
@@ -29,6 +40,11 @@ struct RunResultFile: Codable {
         weights = Weights(contrastive: config.contrastiveWeight, order: config.orderWeight, scene: config.sceneWeight)
         map = Dictionary(uniqueKeysWithValues: topK.map { ("\($0)", r.mapAtK[$0]!) })
         mapAll = r.mapAll
+        nearDuplicates = near.map { n in
+            NearDuplicates(
+                map: Dictionary(uniqueKeysWithValues: n.mapAtK.map { ("\($0.key)", $0.value) }),
+                mapAll: n.mapAll)
+        }
     }
 
     /// Writes the file atomically (pretty-printed, keys sorted).

@@ -145,14 +145,23 @@ public final class TrainingRun {
         let seconds = (ContinuousClock.now - start).seconds
         if case .stopped = outcome { return Result(completed: false, seconds: seconds) }
         let result = try evaluation.evaluate(trainer.encoder)
+        let nearDuplicates =
+            run.evaluation.nearDuplicates
+            ? try NearDuplicateEvaluation(dataset: dataset, topK: topK, comm: comm) : nil
+        let near = try nearDuplicates?.evaluate(trainer.encoder)
         let checksum = trainer.parameterChecksum()
         guard comm.isRoot, let result, let recorder else {
             return Result(completed: true, parameterChecksum: checksum, seconds: seconds)
         }
         log(String(format: "final parameters: crc32 %08x (equal crc32 = bit-identical models)", checksum))
-        try report(result, seconds: seconds, split: "test")
+        try report(result, near: near, nearDescription: nearDuplicates?.description, seconds: seconds, split: "test")
         let steps = options.epochs * data.sampler.stepsPerEpoch
         try recorder.evaluation(result, bits: config.bits, epoch: options.epochs, step: steps, name: "final")
+        if let near {
+            try recorder.evaluation(
+                near, bits: config.bits, epoch: options.epochs, step: steps,
+                name: "near-duplicates", logged: false)
+        }
         let files = try recorder.finish(
             final: result, bits: config.bits, title: "CHAIN run \((directory as NSString).lastPathComponent)",
             summary: [
@@ -203,21 +212,32 @@ public final class TrainingRun {
             + String(format: " mAP@all %.4f", r.mapAll)
     }
 
-    /// The final table, and the result file when asked for.
-    func report(_ result: RetrievalEvaluation.Result, seconds: Double, split: String) throws {
+    /// The final table (and the near-duplicate one), and the result file when asked for.
+    func report(
+        _ result: RetrievalEvaluation.Result, near: RetrievalEvaluation.Result?, nearDescription: String?,
+        seconds: Double, split: String
+    ) throws {
         let config = self.config
         log(String(format: "trained in %.0f s", seconds))
+        logTable(result, topK: topK)
+        if let near, let nearDescription {
+            log("near-duplicate retrieval: \(nearDescription)")
+            logTable(near, topK: topK.filter { near.mapAtK[$0] != nil })
+        }
+        if let resultFile {
+            let summary = RunResultFile(
+                result, near: near, topK: topK, config: config, seconds: seconds, split: split, dataset: dataset.name)
+            try summary.write(to: resultFile)
+        }
+    }
+
+    /// "| bits | mAP@5 | … | mAP@all |" and the row of `r`.
+    func logTable(_ r: RetrievalEvaluation.Result, topK: [Int]) {
         log("| bits | " + topK.map { "mAP@\($0)" }.joined(separator: " | ") + " | mAP@all |")
         log("|---|" + topK.map { _ in "---|" }.joined() + "---|")
         log(
-            "| \(config.bits) | " + topK.map { String(format: "%.4f", result.mapAtK[$0]!) }.joined(separator: " | ")
-                + String(format: " | %.4f |", result.mapAll))
-        if let resultFile {
-            let summary = RunResultFile(
-                result, topK: topK, config: config, seconds: seconds, split: split,
-                dataset: dataset.name)
-            try summary.write(to: resultFile)
-        }
+            "| \(config.bits) | " + topK.map { String(format: "%.4f", r.mapAtK[$0]!) }.joined(separator: " | ")
+                + String(format: " | %.4f |", r.mapAll))
     }
 
     /// Model selection without the test split: `evaluation.validation` training videos (a
@@ -225,7 +245,7 @@ public final class TrainingRun {
     func startValidationSplit(_ comm: Communicator, options: Trainer.Options) throws -> Result {
         let split = try ValidationSplit(
             dataset: dataset, held: run.evaluation.validation,
-            useCopies: run.views.augmentedCopies)
+            useCopies: run.views.augmentedCopies, nearDuplicates: run.evaluation.nearDuplicates)
         let config = self.config
         guard split.train.featureSize == config.encoder.inputSize else {
             throw DataError(
@@ -243,7 +263,11 @@ public final class TrainingRun {
                     + "database videos"
             )
             if run.evaluation.pcaBaseline {
-                logPCABaseline(train: split.train, queries: split.queries, database: split.train, bits: config.bits)
+                let pca = logPCABaseline(
+                    train: split.train, queries: split.queries, database: split.train, bits: config.bits)
+                if let near = split.nearDuplicates(topK: topK, encode: { pca.encode($0) }) {
+                    log("  PCA-sign baseline, near-duplicates: " + Self.describe(near, topK: near.mapAtK.keys.sorted()))
+                }
             }
         }
         let start = ContinuousClock.now
@@ -254,7 +278,11 @@ public final class TrainingRun {
         let checksum = trainer.parameterChecksum()
         guard comm.isRoot else { return Result(completed: true, parameterChecksum: checksum, seconds: seconds) }
         let result = trainer.encoder.evaluate(queries: split.queries, database: split.train, topK: topK)
-        try report(result, seconds: seconds, split: "validation")
+        let encoder = trainer.encoder
+        let near = split.nearDuplicates(topK: topK, encode: { encoder.encode($0) })
+        try report(
+            result, near: near, nearDescription: split.nearDuplicateDescription, seconds: seconds,
+            split: "validation")
         return Result(completed: true, evaluation: result, parameterChecksum: checksum, seconds: seconds)
     }
 
@@ -268,11 +296,19 @@ public final class TrainingRun {
             features: dataset.path(dataset.database.features),
             key: dataset.database.featureKey, labels: dataset.path(dataset.database.labels!),
             labelKeys: dataset.database.labelKeys)
-        logPCABaseline(train: train, queries: queries, database: database, bits: bits)
+        let pca = logPCABaseline(train: train, queries: queries, database: database, bits: bits)
+        if run.evaluation.nearDuplicates,
+            let near = try NearDuplicateEvaluation(dataset: dataset, topK: topK, comm: Communicator.local)
+        {
+            let r = try near.pcaSign(pca, train: train)
+            log("  PCA-sign baseline, near-duplicates: " + Self.describe(r, topK: r.mapAtK.keys.sorted()))
+        }
     }
 
-    /// The PCA-sign baseline (fitted on the training videos) on the same queries and database.
-    func logPCABaseline(train: VideoSet, queries: VideoSet, database: VideoSet, bits: Int) {
+    /// The PCA-sign baseline (fitted on the training videos) on the same queries and database;
+    /// returns the fitted baseline.
+    @discardableResult
+    func logPCABaseline(train: VideoSet, queries: VideoSet, database: VideoSet, bits: Int) -> PCASignBaseline {
         let pca = train.features.withUnsafeBufferPointer {
             PCASignBaseline(
                 fit: $0.baseAddress!, videos: train.count, frames: train.frames,
@@ -288,5 +324,6 @@ public final class TrainingRun {
             queries: q, database: d, queryLabels: queries.labels!,
             databaseLabels: database.labels!, topK: topK)
         log("  PCA-sign baseline on the same split: " + Self.describe(r, topK: topK))
+        return pca
     }
 }

@@ -16,6 +16,26 @@ final class RetrievalEvaluationTests: XCTestCase {
         LabelMatrix(rows: rows.count, classes: rows[0].count, values: rows.flatMap { $0 })
     }
 
+    /// Near-duplicates: each query's only relevant item is its source. q0 = 0001 (source d0)
+    /// against d0 0000, d1 0011, d2 1111: distances 1, 1, 3 → d0 first (tie, smaller index), AP
+    /// 1. q1 = 0111 (source d2): distances 3, 1, 1 → d1, d2 → d2 at rank 2, AP 1/2.
+    /// mAP@1 = (1 + 0)/2 = 0.5; mAP@2 = (1/2 + (1/2)/2)/2 = 0.375; mAP(all) = 0.75.
+    func testNearDuplicatesHandComputed() {
+        let m: Float = -1
+        let db = codes([[m, m, m, m], [m, m, 1, 1], [1, 1, 1, 1]])
+        let queries = codes([[m, m, m, 1], [m, 1, 1, 1]])
+        let r = RetrievalEvaluation.evaluate(queries: queries, database: db, sources: [0, 2], topK: [1, 2])
+        XCTAssertEqual(r.mapAtK[1]!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(r.mapAtK[2]!, 0.375, accuracy: 1e-12)
+        XCTAssertEqual(r.mapAll, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(r.recallAtK[1]!, 0.5, accuracy: 1e-12)
+        // The same relevance written as labels (one class per source) gives the same result.
+        let asLabels = RetrievalEvaluation.evaluate(
+            queries: queries, database: db, queryLabels: labels([[1, 0, 0], [0, 0, 1]]),
+            databaseLabels: labels([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), topK: [1, 2])
+        XCTAssertEqual(asLabels, r)
+    }
+
     /// Query 0000 against d0 0000, d1 1111, d2 0001, d3 0011, d4 0000 (bit = +1):
     /// distances 0, 4, 1, 2, 0 → ranking d0, d4 (tie broken by index), d2, d3, d1.
     /// Relevant (class A): d1, d3, d4 → relevance by rank [0, 1, 0, 1, 1].

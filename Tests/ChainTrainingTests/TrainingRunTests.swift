@@ -57,6 +57,53 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(Checkpoint.list(in: folder + "/short/checkpoints").count, 1, "one checkpoint at the epoch end")
     }
 
+    /// A dataset with augmented copies: the views read them, and the run reports near-duplicate
+    /// retrieval (copies against their clean sources) beside the class-level table, in the log,
+    /// eval/near-duplicates.json and the result file.
+    func testNearDuplicateRetrievalOnADatasetWithCopies() throws {
+        var o = SyntheticVideos.Options()
+        o.name = "c"; o.videos = 32; o.queries = 8; o.classes = 4; o.frames = 6; o.featureSize = 16
+        o.augmentedCopies = 2
+        _ = try SyntheticVideos(o).write(to: folder + "/copies")
+        let withCopies = try DatasetConfig.load(path: folder + "/copies/c.yaml", environment: [:])
+        XCTAssertNotNil(withCopies.train.augmented)
+        let run = TrainingRun(dataset: withCopies, run: try config(epochs: 1), directory: folder + "/near")
+        var lines: [String] = []
+        run.log = { lines.append($0) }
+        run.showsProgress = false
+        run.stop = StopRequest(signals: [])
+        run.resultFile = folder + "/near.json"
+        XCTAssertTrue(try run.start(Communicator.world()).completed)
+        XCTAssertTrue(lines.contains { $0.contains("near-duplicate retrieval: 64 copies (2 per video)") }, "\(lines)")
+        let record =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: folder + "/near/eval/near-duplicates.json")))
+            as! [String: Any]
+        XCTAssertEqual(record["queries"] as? Int, 64)
+        let result =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: folder + "/near.json"))) as! [String: Any]
+        let near = try XCTUnwrap(result["near_duplicates"] as? [String: Any])
+        XCTAssertEqual(Set((near["map"] as! [String: Double]).keys), ["5", "10"])
+
+        // The same run with the key off reports no near-duplicates.
+        let off = TrainingRun(
+            dataset: withCopies,
+            run: try RunConfig.resolve(
+                path: nil,
+                overrides: [
+                    "training.epochs=1", "training.batch=16", "training.threads=1", "model.width=16", "model.layers=1",
+                    "model.heads=2", "model.ffn=32", "model.bits=16", "views.frames=4", "evaluation.top_k=[5, 10]",
+                    "evaluation.near_duplicates=false",
+                ]), directory: folder + "/off")
+        var offLines: [String] = []
+        off.log = { offLines.append($0) }
+        off.showsProgress = false
+        off.stop = StopRequest(signals: [])
+        XCTAssertTrue(try off.start(Communicator.world()).completed)
+        XCTAssertFalse(offLines.contains { $0.contains("near-duplicate") })
+    }
+
     func testStoppedRunResumesToTheUninterruptedParameters() throws {
         let (whole, _) = try makeRun("whole", epochs: 2)
         let uninterrupted = try whole.start(Communicator.world())
