@@ -36,8 +36,9 @@ public struct CHAINConfig: Sendable, Equatable {
     /// Task 1: contrastive learning over the global batch.
     public var contrastiveWeight: Float
     public var contrastive: ContrastiveLoss
-    /// Task 2: frame-order verification (α).
+    /// Task 2: frame-order verification (α), and what its head predicts.
     public var orderWeight: Float
+    public var orderTarget = OrderTarget.rank
     /// Task 3: scene-change regularisation (β). Off by default: on mmnist it lowered mAP at
     /// every K in every setting tried (docs/method.md, ablation); set β > 0 to use it.
     public var sceneWeight: Float

@@ -45,6 +45,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public struct Objectives: Codable, Equatable, Sendable {
         public var contrastiveWeight: Double = 1
         public var orderWeight: Double = 1
+        /// What the order head predicts: rank (among the view's L frames) or position (the
+        /// frame's index among the video's T).
+        public var orderTarget = OrderTarget.rank
         public var sceneWeight: Double = 0
         public var temperature: Double = 0.5
         /// τ⁺ of the debiased contrastive loss (0: plain NT-Xent).
@@ -65,6 +68,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case contrastiveWeight = "contrastive_weight", orderWeight = "order_weight", sceneWeight = "scene_weight"
             case temperature, debias, sceneTemperature = "scene_temperature", sceneViews = "scene_views"
+            case orderTarget = "order_target"
             case sceneClustering = "scene_clustering", sceneNegatives = "scene_negatives", sceneTargets =
                 "scene_targets"
             case reconstructionWeight = "reconstruction_weight"
@@ -243,6 +247,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     static let choices: [String: [String]] = [
         "model.mode": CHAINConfig.Mode.allCases.map(\.rawValue),
         "training.loading": Loading.allCases.map(\.rawValue),
+        "objectives.order_target": OrderTarget.allCases.map(\.rawValue),
         "objectives.scene_clustering": SceneChangeForm.Clustering.allCases.map(\.rawValue),
         "objectives.scene_negatives": SceneChangeForm.Negatives.allCases.map(\.rawValue),
         "objectives.scene_targets": SceneChangeForm.Targets.allCases.map(\.rawValue),
@@ -374,6 +379,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 layers: model.layers, heads: model.heads, ffnSize: model.ffn, viewFrames: views.frames)
             c.encoder.headSize = headSize
             c.orderWeight = Float(objectives.orderWeight)
+            c.orderTarget = objectives.orderTarget
             c.sceneWeight = Float(objectives.sceneWeight)
             c.scene.temperature = Float(objectives.sceneTemperature)
             c.sceneOnBothViews = objectives.sceneViews == 2
@@ -435,10 +441,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.objectives.sceneNegatives = .batch
         legacy.objectives.sceneTargets = .sameView
         legacy.views.augmentedCopies = true
+        legacy.objectives.orderTarget = .rank
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
-            "objectives.scene_targets",
+            "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

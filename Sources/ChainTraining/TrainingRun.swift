@@ -104,14 +104,14 @@ public final class TrainingRun {
             data.source, sampler: data.sampler, from: position,
             report: { r in
                 progress.clear()
-                if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) }
+                if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs, frames: dataset.frames)) }
                 let losses = MetricsRecord.Losses(
                     total: r.total, contrastive: r.contrastive, order: r.order, scene: r.scene,
                     reconstruction: r.reconstruction)
                 recorder?.log(
                     .epoch(
                         epoch: r.epoch, losses: losses, orderAccuracy: r.orderAccuracy,
-                        orderChance: 1 / Double(config.views.viewLength), seconds: r.seconds,
+                        orderChance: Self.orderChance(config, frames: dataset.frames), seconds: r.seconds,
                         learningRate: Double(r.learningRate)))
             },
             afterStep: { event in
@@ -192,18 +192,22 @@ public final class TrainingRun {
     }
 
     /// One epoch's console line.
-    static func describe(_ r: Trainer.EpochReport, config: CHAINConfig, epochs: Int) -> String {
+    static func describe(_ r: Trainer.EpochReport, config: CHAINConfig, epochs: Int, frames: Int) -> String {
         var line = String(format: "  epoch %3d/%d  loss %.4f", r.epoch, epochs, r.total)
         if config.mode == .conmh {
             line += String(format: " (contrastive %.4f, reconstruction %.4f)", r.contrastive, r.reconstruction)
         } else {
-            // The order head picks one of the view's L positions: chance is 1/L.
-            let chance = 100 / Double(config.views.viewLength)
+            let chance = 100 * Self.orderChance(config, frames: frames)
             line += String(
                 format: " (contrastive %.4f, order %.4f [%.0f%%, chance %.0f%%], scene %.4f [%.1f scenes/view])",
                 r.contrastive, r.order, 100 * r.orderAccuracy, chance, r.scene, r.scenesPerVideo)
         }
         return line + String(format: "  lr %.2e  %.1f s", r.learningRate, r.seconds)
+    }
+
+    /// The order head's chance accuracy: one of the view's L ranks, or of the video's T positions.
+    static func orderChance(_ config: CHAINConfig, frames: Int) -> Double {
+        1 / Double(config.orderTarget == .rank ? config.views.viewLength : frames)
     }
 
     /// "mAP@5 0.1234 … mAP@all 0.1234".
@@ -272,7 +276,7 @@ public final class TrainingRun {
         }
         let start = ContinuousClock.now
         trainer.train(split.train, augmented: split.copies) { [log] r in
-            if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs)) }
+            if comm.isRoot { log(Self.describe(r, config: config, epochs: options.epochs, frames: dataset.frames)) }
         }
         let seconds = (ContinuousClock.now - start).seconds
         let checksum = trainer.parameterChecksum()

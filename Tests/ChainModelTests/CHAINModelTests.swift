@@ -115,6 +115,35 @@ final class CHAINModelTests: XCTestCase {
         }
     }
 
+    /// The order head predicting absolute positions among T (instead of ranks among L): the
+    /// whole objective against finite differences.
+    func testWholeModelGradientWithPositionTargets() {
+        var config = smallConfig()
+        config.hashActivation = .hardTanh
+        config.sceneWeight = 0
+        config.orderTarget = .position
+        let model = CHAINModel(config: config, seed: 17)
+        let gain = model.store.value(model.hash.norm.gamma!)
+        for k in 0..<config.bits { gain[k] = 0.3 }
+        let batch = 3, frames = 12
+        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 18)
+        let step = CHAINStep(model: model, maxBatch: batch)
+        func run() -> StepLosses {
+            var rng = Philox(seed: 19)
+            return videos.withUnsafeBufferPointer {
+                step.run(
+                    videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng,
+                    exchange: SingleProcessExchange())
+            }
+        }
+        model.store.zeroGradients()
+        let losses = run()
+        XCTAssertGreaterThan(losses.order, 0)
+        XCTAssertEqual(losses.orderFrames, batch * 6)
+        let r = GradientCheck().checkParameters(model.store, perParameter: 4) { run().total }
+        XCTAssertTrue(r.passed, "\(r)")
+    }
+
     /// Features clustering finds the video's cuts from its inputs alone, once per video: the
     /// scene labels of a video do not change as the model trains, and frames of one scene
     /// share a prototype in both views.

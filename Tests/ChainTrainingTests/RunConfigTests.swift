@@ -147,4 +147,32 @@ final class RunConfigTests: XCTestCase {
             message { try RunConfig.resolve(path: nil, overrides: ["views.mask_ratio=1"]) }
                 .contains("views.mask_ratio must be in [0, 1) (got 1.0)"))
     }
+
+    /// A checkpoint written before this session's keys existed (scene forms, order target,
+    /// augmented copies) resumes the default run, whose values reproduce the old behaviour,
+    /// and is refused by a run that changes any of them.
+    func testCheckpointsFromBeforeTheIssue15KeysResumeTheDefaults() throws {
+        let run = try RunConfig.resolve(path: nil, overrides: [])
+        let added = [
+            "objectives.scene_clustering", "objectives.scene_negatives", "objectives.scene_targets",
+            "objectives.order_target", "views.augmented_copies",
+        ]
+        var old = run.flattened
+        for key in added {
+            XCTAssertNotNil(old[key], key)
+            old[key] = nil
+        }
+        let keys = run.resumeInvariantKeys
+        XCTAssertNil(CheckpointManager.mismatch(stored: old, current: run.flattened, keys: keys))
+        for override in [
+            "objectives.scene_clustering=features", "objectives.scene_negatives=video",
+            "objectives.scene_targets=other_view", "objectives.order_target=position", "views.augmented_copies=false",
+        ] {
+            let changed = try RunConfig.resolve(path: nil, overrides: [override])
+            XCTAssertNotNil(CheckpointManager.mismatch(stored: old, current: changed.flattened, keys: keys), override)
+        }
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["objectives.order_target=absolute"]) }
+                .contains("objectives.order_target must be rank or position (got absolute)"))
+    }
 }

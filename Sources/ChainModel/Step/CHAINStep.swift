@@ -48,7 +48,7 @@ public final class CHAINStep: TrainingStep {
         if c.usesOrder {
             objectives.append(
                 FrameOrderObjective(
-                    model, weight: c.orderWeight, length: l, maxBatch: maxBatch,
+                    model, weight: c.orderWeight, target: c.orderTarget, length: l, maxBatch: maxBatch,
                     workers: workers))
         }
         self.objectives = objectives

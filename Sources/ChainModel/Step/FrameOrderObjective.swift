@@ -2,9 +2,11 @@ import ChainNN
 import ChainNumerics
 
 /// Task 2, frame-order verification: view 0's frames are shuffled per video, the encoder sees
-/// them at their slots' positions, and the order head predicts each slot's original position
-/// among the view's L frames (softmax cross-entropy over the first L of the head's T_max
-/// outputs, the global mean over frames).
+/// them at their slots' positions, and the order head predicts, for each slot, the frame's
+/// rank among the view's L frames (`OrderTarget.rank`: softmax over the first L of the
+/// head's T_max outputs) or its absolute index t among the video's T frames
+/// (`OrderTarget.position`: over the first T outputs). Cross-entropy, the global mean over
+/// frames.
 ///
 /// The pass reads view 0's projection (view 0 `keepsProjection`) instead of projecting the
 /// same frames again, and adds its gradient there. forward: permute, encoder, head, loss.
@@ -12,6 +14,7 @@ import ChainNumerics
 /// view 0 forms once for both passes).
 final class FrameOrderObjective: TrainingObjective {
     let weight: Float
+    let target: OrderTarget
     let length: Int, maxPositions: Int, modelSize: Int
     let phase = "order pass"
     var reachesViewCodes: Bool { false }
@@ -20,13 +23,15 @@ final class FrameOrderObjective: TrainingObjective {
     var positions: [Int32], targets: [Int32], sourceRow: [Int]
     /// [maxBatch·L, d] the permuted projection and its gradient; the encoder output's gradient.
     let embedded: Tensor, dEmbedded: Tensor, dHidden: Tensor
-    /// [maxBatch·L, T_max] the head's logits and their gradient; [maxBatch·L, L] the first L.
+    /// [maxBatch·L, T_max] the head's logits and their gradient; the first C of each row
+    /// (C = L for ranks, T for positions) as [maxBatch·L, C] (allocated for C ≤ T_max).
     let logits: Tensor, dLogits: Tensor, compactLogits: Tensor
     private var hidden: UnsafeMutablePointer<Float>?
 
-    init(_ model: CHAINModel, weight: Float, length: Int, maxBatch: Int, workers: Int) {
+    init(_ model: CHAINModel, weight: Float, target: OrderTarget, length: Int, maxBatch: Int, workers: Int) {
         let c = model.config, rows = maxBatch * length
         self.weight = weight
+        self.target = target
         self.length = length
         maxPositions = c.encoder.maxPositions
         modelSize = c.encoder.modelSize
@@ -39,7 +44,7 @@ final class FrameOrderObjective: TrainingObjective {
         dHidden = Tensor(shape: [rows, modelSize])
         logits = Tensor(shape: [rows, maxPositions])
         dLogits = Tensor(shape: [rows, maxPositions])
-        compactLogits = Tensor(shape: [rows, length])
+        compactLogits = Tensor(shape: [rows, target == .rank ? length : maxPositions])
     }
 
     func forward(_ step: StepContext, _ losses: inout StepLosses) {
@@ -54,7 +59,7 @@ final class FrameOrderObjective: TrainingObjective {
                     from: view.projected.pointer + sourceRow[v * l + s] * d,
                     count: d)
                 positions[v * l + s] = Int32(s)
-                targets[v * l + s] = Int32(permutation[s])
+                targets[v * l + s] = target == .rank ? Int32(permutation[s]) : view.positions[v * l + permutation[s]]
             }
         }
         let out = positions.withUnsafeBufferPointer {
@@ -64,14 +69,15 @@ final class FrameOrderObjective: TrainingObjective {
         }
         hidden = out
         model.orderHead.forward(out, logits.pointer, rows: rows, model.store)
-        for r in 0..<rows { (compactLogits.pointer + r * l).update(from: logits.pointer + r * maxPositions, count: l) }
+        let c = classes(step)
+        for r in 0..<rows { (compactLogits.pointer + r * c).update(from: logits.pointer + r * maxPositions, count: c) }
         let totalRows = step.exchange.allGatherCounts(rows).reduce(0, +)
         let share = Float(rows) / Float(totalRows)
         // The gradient is formed with the loss (into compactLogits, in place) and used in backward.
         let (loss, correct) = targets.withUnsafeBufferPointer {
             SoftmaxCrossEntropy.lossAndGradient(
                 logits: compactLogits.pointer, targets: $0.baseAddress!, rows: rows,
-                classes: l, dLogits: compactLogits.pointer, weight: weight * share)
+                classes: c, dLogits: compactLogits.pointer, weight: weight * share)
         }
         losses.order = loss * Double(share)
         losses.orderCorrect = correct
@@ -82,7 +88,8 @@ final class FrameOrderObjective: TrainingObjective {
         let model = step.model, view = step.views[0], l = length, d = modelSize, rows = step.batch.count * l
         guard let hidden else { preconditionFailure("order pass: backward before forward") }
         dLogits.fill(0)
-        for r in 0..<rows { (dLogits.pointer + r * maxPositions).update(from: compactLogits.pointer + r * l, count: l) }
+        let c = classes(step)
+        for r in 0..<rows { (dLogits.pointer + r * maxPositions).update(from: compactLogits.pointer + r * c, count: c) }
         model.orderHead.backward(hidden, dLogits.pointer, dHidden.pointer, rows: rows, model.store)
         positions.withUnsafeBufferPointer {
             model.encoder.backward(
@@ -93,4 +100,7 @@ final class FrameOrderObjective: TrainingObjective {
             VectorMath.add(dEmbedded.pointer + r * d, into: view.dProjected.pointer + sourceRow[r] * d, count: d)
         }
     }
+
+    /// The head's outputs in use: L ranks, or T positions.
+    func classes(_ step: StepContext) -> Int { target == .rank ? length : step.batch.frames }
 }
