@@ -16,3 +16,18 @@ for name, results in runs.items():
     row.append(cell([r["map_all"] for r in results]))
     row.append(f"{statistics.mean(r['seconds'] for r in results):.0f}")
     print(f"| {name} | {len(results)} | " + " | ".join(row) + " |")
+
+near = {name: [r["near_duplicates"] for r in results if "near_duplicates" in r] for name, results in runs.items()}
+if any(near.values()):
+    print()
+    print("Near-duplicates (copies against their sources):")
+    print("| candidate | seeds | " + " | ".join(f"mAP@{k}" for k in ks[:2]) + " | mAP@all |")
+    print("|---|---|" + "---|" * 3)
+    for name, results in near.items():
+        if not results:
+            continue
+        def cell(values):
+            mean = statistics.mean(values)
+            return f"{mean:.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{mean:.3f}"
+        row = [cell([r["map"][k] for r in results]) for k in ks[:2]] + [cell([r["map_all"] for r in results])]
+        print(f"| {name} | {len(results)} | " + " | ".join(row) + " |")
