@@ -91,21 +91,8 @@ final class CHAINModelTests: XCTestCase {
             config.hashActivation = .hardTanh
             config.orderWeight = 0.5
             config.sceneForm = form
-            let model = CHAINModel(config: config, seed: 7)
-            let gain = model.store.value(model.hash.norm.gamma!)
-            for k in 0..<config.bits { gain[k] = 0.3 }
-            let batch = 3, frames = 12
-            let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 8)
-            let step = CHAINStep(model: model, maxBatch: batch)
-            step.freezeScenes()
-            func run() -> StepLosses {
-                var rng = Philox(seed: 9)
-                return videos.withUnsafeBufferPointer {
-                    step.run(
-                        videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng,
-                        exchange: SingleProcessExchange())
-                }
-            }
+            let (model, step, run) = stepFixture(config, seed: 7, frames: 12)
+            (step as! CHAINStep).freezeScenes()
             model.store.zeroGradients()
             let losses = run()
             XCTAssertGreaterThan(losses.scenes, 0, "\(form)")
@@ -122,24 +109,11 @@ final class CHAINModelTests: XCTestCase {
         config.hashActivation = .hardTanh
         config.sceneWeight = 0
         config.orderTarget = .position
-        let model = CHAINModel(config: config, seed: 17)
-        let gain = model.store.value(model.hash.norm.gamma!)
-        for k in 0..<config.bits { gain[k] = 0.3 }
-        let batch = 3, frames = 12
-        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: 18)
-        let step = CHAINStep(model: model, maxBatch: batch)
-        func run() -> StepLosses {
-            var rng = Philox(seed: 19)
-            return videos.withUnsafeBufferPointer {
-                step.run(
-                    videos: $0.baseAddress!, batch: batch, frames: frames, rng: &rng,
-                    exchange: SingleProcessExchange())
-            }
-        }
+        let (model, _, run) = stepFixture(config, seed: 17, frames: 12)
         model.store.zeroGradients()
         let losses = run()
         XCTAssertGreaterThan(losses.order, 0)
-        XCTAssertEqual(losses.orderFrames, batch * 6)
+        XCTAssertEqual(losses.orderFrames, 3 * 6)
         let r = GradientCheck().checkParameters(model.store, perParameter: 4) { run().total }
         XCTAssertTrue(r.passed, "\(r)")
     }
@@ -165,15 +139,27 @@ final class CHAINModelTests: XCTestCase {
     /// at 0.3 (every h inside hard-tanh's smooth region) and a step on 3 fixed synthetic
     /// videos (video seed = seed + 1, step seed = seed + 2).
     func decoderFixture(_ config: CHAINConfig, seed: UInt64, frames: Int) -> (CHAINModel, () -> StepLosses) {
-        let model = CHAINModel(config: config, seed: seed)
+        let (model, _, run) = stepFixture(config, seed: seed, frames: frames)
         XCTAssertNotNil(model.store.parameter(named: "decoder.mask_token"))
+        return (model, run)
+    }
+
+    /// A model and its step for whole-objective gradient checks: the hash LayerNorm's gain at
+    /// 0.3 (every h inside hard-tanh's smooth region) and a run on 3 fixed synthetic videos
+    /// (video seed = seed + 1, step seed = seed + 2).
+    func stepFixture(
+        _ config: CHAINConfig, seed: UInt64, frames: Int
+    )
+        -> (CHAINModel, any TrainingStep, () -> StepLosses)
+    {
+        let model = CHAINModel(config: config, seed: seed)
         let gain = model.store.value(model.hash.norm.gamma!)
         for k in 0..<config.bits { gain[k] = 0.3 }
         let batch = 3
         let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 3, seed: seed + 1)
         let step = makeTrainingStep(model: model, maxBatch: batch)
         return (
-            model,
+            model, step,
             {
                 var rng = Philox(seed: seed + 2)
                 return videos.withUnsafeBufferPointer {
