@@ -10,10 +10,9 @@ import Foundation
 struct NearDuplicateEvaluation {
     let copies: FeatureFile, originals: FeatureFile
     let topK: [Int]
-    let comm: Communicator
 
     /// nil when the dataset has no augmented copies.
-    init?(dataset: DatasetConfig, topK: [Int], comm: Communicator) throws {
+    init?(dataset: DatasetConfig, topK: [Int]) throws {
         guard let augmented = dataset.train.augmented else { return nil }
         copies = try FeatureFile(
             path: dataset.path(augmented), key: dataset.train.augmentedKey ?? "feats",
@@ -21,7 +20,6 @@ struct NearDuplicateEvaluation {
         let originals = try FeatureFile(path: dataset.path(dataset.train.features), key: dataset.train.featureKey)
         self.originals = originals
         self.topK = topK.filter { $0 <= originals.count }
-        self.comm = comm
     }
 
     /// "1600 copies (2 per video) against the 800 training videos".
@@ -31,7 +29,7 @@ struct NearDuplicateEvaluation {
     }
 
     /// The result on rank 0 (nil elsewhere). Collective.
-    func evaluate(_ encoder: DistributedEncoder) throws -> RetrievalEvaluation.Result? {
+    func evaluate(_ encoder: DistributedEncoder, comm: Communicator) throws -> RetrievalEvaluation.Result? {
         let queries = try encoder.encodeDistributed(copies)
         let database = try encoder.encodeDistributed(originals)
         guard comm.isRoot else { return nil }

@@ -147,8 +147,8 @@ public final class TrainingRun {
         let result = try evaluation.evaluate(trainer.encoder)
         let nearDuplicates =
             run.evaluation.nearDuplicates
-            ? try NearDuplicateEvaluation(dataset: dataset, topK: topK, comm: comm) : nil
-        let near = try nearDuplicates?.evaluate(trainer.encoder)
+            ? try NearDuplicateEvaluation(dataset: dataset, topK: topK) : nil
+        let near = try nearDuplicates?.evaluate(trainer.encoder, comm: comm)
         let checksum = trainer.parameterChecksum()
         guard comm.isRoot, let result, let recorder else {
             return Result(completed: true, parameterChecksum: checksum, seconds: seconds)
@@ -302,7 +302,7 @@ public final class TrainingRun {
             labelKeys: dataset.database.labelKeys)
         let pca = logPCABaseline(train: train, queries: queries, database: database, bits: bits)
         if run.evaluation.nearDuplicates,
-            let near = try NearDuplicateEvaluation(dataset: dataset, topK: topK, comm: Communicator.local)
+            let near = try NearDuplicateEvaluation(dataset: dataset, topK: topK)
         {
             let r = try near.pcaSign(pca, train: train)
             log("  PCA-sign baseline, near-duplicates: " + Self.describe(r, topK: r.mapAtK.keys.sorted()))

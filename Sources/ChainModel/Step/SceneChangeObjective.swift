@@ -29,6 +29,8 @@ final class SceneChangeObjective: TrainingObjective {
     var frozenScenes: [Int: ViewScenes]?
     /// Features clustering: each video's scene label per frame ([T], −1: none), by global id.
     private var videoScenes: [UInt64: [Int32]] = [:]
+    /// This step's labels, video by video (set by `clusterVideoFeatures`).
+    private var batchLabels: [[Int32]] = []
 
     init(
         loss: PrototypeLoss, segmentation: SceneSegmentation, form: SceneChangeForm, weight: Float,
@@ -240,20 +242,21 @@ extension SceneChangeObjective {
         return targets
     }
 
-    /// Affinity propagation on the input features of the batch's videos not yet clustered
-    /// (each video once; without global ids, every step).
+    /// The batch's scene labels: from the cache by global id, affinity propagation on the
+    /// input features for videos not yet clustered (each video once; without global ids,
+    /// once per step).
     func clusterVideoFeatures(_ step: StepContext) {
-        guard let ids = step.batch.videoIDs else { return }
-        for v in 0..<step.batch.count where videoScenes[ids[v]] == nil {
-            videoScenes[ids[v]] = clusterFeatures(of: v, step)
+        let ids = step.batch.videoIDs
+        batchLabels = (0..<step.batch.count).map { v in
+            if let id = ids?[v], let cached = videoScenes[id] { return cached }
+            let labels = clusterFeatures(of: v, step)
+            if let id = ids?[v] { videoScenes[id] = labels }
+            return labels
         }
     }
 
     /// Scene label of each of video v's T frames (−1 for all when clustering found none).
-    func sceneLabels(of v: Int, _ step: StepContext) -> [Int32] {
-        if let ids = step.batch.videoIDs, let cached = videoScenes[ids[v]] { return cached }
-        return clusterFeatures(of: v, step)
-    }
+    func sceneLabels(of v: Int, _ step: StepContext) -> [Int32] { batchLabels[v] }
 
     func clusterFeatures(of v: Int, _ step: StepContext) -> [Int32] {
         let t = step.batch.frames, f = step.model.config.encoder.inputSize
