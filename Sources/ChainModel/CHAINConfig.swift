@@ -28,6 +28,8 @@ public struct CHAINConfig: Sendable, Equatable {
     public var encoder: EncoderConfig
     /// Code length.
     public var bits: Int
+    /// Whether the hash layer also reads the input features (PCA-initialised; `InputShortcut`).
+    public var inputShortcut = InputShortcut.none
     /// Temporal views: L frames per view from a span of at least `minimumSpan` of the video.
     public var views: SegmentSampler
     /// Spatial augmentation used when the data has no pre-extracted augmented copies.

@@ -21,7 +21,9 @@ public struct CHAINModel: Sendable {
         self.config = config
         var layout = ParameterLayout()
         encoder = TransformerEncoder("encoder", config: config.encoder, layout: &layout)
-        hash = HashLayer("hash", inputSize: config.encoder.modelSize, bits: config.bits, layout: &layout)
+        hash = HashLayer(
+            "hash", inputSize: config.encoder.modelSize, bits: config.bits,
+            shortcutInputSize: config.inputShortcut == .pca ? config.encoder.inputSize : nil, layout: &layout)
         orderHead = Linear(
             "order_head", inputSize: config.encoder.modelSize, outputSize: config.encoder.maxPositions,
             layout: &layout)
@@ -101,7 +103,9 @@ public struct CHAINModel: Sendable {
                 encoder.forward(
                     input, positions: $0.baseAddress!, batch: batch, e.encoder, store, rng: &rng, training: false)
             }
-            hash.forward(hidden, e.frameCodes.pointer, rows: batch * length, e.hash, store, activation: .sign)
+            hash.forward(
+                hidden, e.frameCodes.pointer, rows: batch * length, e.hash, store, activation: .sign,
+                input: hash.shortcut == nil ? nil : input)
             sums.withUnsafeMutableBufferPointer { total in
                 for v in 0..<batch {
                     for i in 0..<length {

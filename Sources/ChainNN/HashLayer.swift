@@ -11,15 +11,25 @@ public enum HashActivation: Sendable {
 
 /// The hashing head: Linear(d → bits) → LayerNorm(bits) → sign, with the hard-tanh
 /// straight-through gradient (dL/dh = dL/dcode where |h| < 1, else 0).
+///
+/// With a `shortcut`, a second Linear(F → bits) of each row's *input* features (what the
+/// encoder read for that token) is added before the LayerNorm: h = LN(W·x + b + S·f + c).
+/// Initialised from the principal components of the training frames
+/// (`CHAINModel.fitInputShortcut`), it starts the codes at a PCA hash of the input, so what
+/// the features already know is kept while the encoder learns what they do not.
 public struct HashLayer: Sendable {
     public let bits: Int
     public let linear: Linear
     public let norm: LayerNorm
+    public let shortcut: Linear?
 
-    public init(_ name: String, inputSize: Int, bits: Int, layout: inout ParameterLayout) {
+    public init(_ name: String, inputSize: Int, bits: Int, shortcutInputSize: Int? = nil, layout: inout ParameterLayout) {
         self.bits = bits
         linear = Linear("\(name).linear", inputSize: inputSize, outputSize: bits, layout: &layout)
         norm = LayerNorm("\(name).norm", size: bits, layout: &layout)
+        shortcut = shortcutInputSize.map {
+            Linear("\(name).shortcut", inputSize: $0, outputSize: bits, weightInit: .zeros, layout: &layout)
+        }
     }
 
     /// Saved activations for one pass.
@@ -40,13 +50,26 @@ public struct HashLayer: Sendable {
         }
     }
 
-    /// codes[rows, bits] = activation(LN(x·Wᵀ + b)).
+    /// codes[rows, bits] = activation(LN(x·Wᵀ + b [+ input·Sᵀ + c])). x: [rows, d];
+    /// `input`: [rows, F] the rows' input features, required exactly when there is a shortcut.
     public func forward(
         _ x: UnsafePointer<Float>, _ codes: UnsafeMutablePointer<Float>, rows: Int,
-        _ a: Activations, _ params: ParameterStore, activation: HashActivation = .sign
+        _ a: Activations, _ params: ParameterStore, activation: HashActivation = .sign,
+        input: UnsafePointer<Float>? = nil
     ) {
         precondition(rows <= a.maxRows, "hash layer rows \(rows) exceed capacity \(a.maxRows)")
+        precondition((input != nil) == (shortcut != nil), "the hash layer's shortcut needs the input features")
         linear.forward(x, a.projected.pointer, rows: rows, params)
+        if let shortcut, let input {
+            let p = a.projected.pointer
+            if let bias = shortcut.bias {
+                let c = params.value(bias)
+                for r in 0..<rows { VectorMath.add(c, into: p + r * bits, count: bits) }
+            }
+            BLAS.gemm(
+                transposeB: true, m: rows, n: bits, k: shortcut.inputSize, a: input, lda: shortcut.inputSize,
+                b: params.value(shortcut.weight), ldb: shortcut.inputSize, beta: 1, c: p, ldc: bits)
+        }
         norm.forward(a.projected.pointer, a.normalized.pointer, stats: a.stats.pointer, rows: rows, params)
         let h = a.normalized.pointer
         switch activation {
@@ -61,12 +84,14 @@ public struct HashLayer: Sendable {
         _ x: UnsafePointer<Float>, _ dCodes: UnsafePointer<Float>,
         _ dx: UnsafeMutablePointer<Float>?, rows: Int, _ a: Activations,
         _ params: ParameterStore, accumulateInput: Bool = false,
-        dNormalized: UnsafePointer<Float>? = nil
+        dNormalized: UnsafePointer<Float>? = nil, input: UnsafePointer<Float>? = nil
     ) {
+        precondition((input != nil) == (shortcut != nil), "the hash layer's shortcut needs the input features")
         let h = a.normalized.pointer, dh = a.dNormalized.pointer
         for i in 0..<(rows * bits) { dh[i] = abs(h[i]) < 1 ? dCodes[i] : 0 }
         if let dNormalized { VectorMath.add(dNormalized, into: dh, count: rows * bits) }
         norm.backward(a.projected.pointer, dh, a.dProjected.pointer, stats: a.stats.pointer, rows: rows, params)
         linear.backward(x, a.dProjected.pointer, dx, rows: rows, params, accumulateInput: accumulateInput)
+        if let shortcut, let input { shortcut.backward(input, a.dProjected.pointer, nil, rows: rows, params) }
     }
 }

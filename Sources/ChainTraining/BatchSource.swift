@@ -13,8 +13,10 @@ public protocol BatchSource: AnyObject {
     /// Pre-extracted augmented copies per video (0: none).
     var augmentedCopies: Int { get }
 
-    /// Per-feature standard deviation over all frames of all training videos.
-    func featureStandardDeviation() throws -> [Float]
+    /// Calls `visit` with the frames [T, F] of every video of this rank's part of the moment
+    /// sample (`momentSample`), in sample order. Returns the communicator whose ranks visited
+    /// the other parts (their sums must be all-reduced), or nil when this rank visited all.
+    func visitMomentSample(_ visit: (UnsafePointer<Float>) -> Void) throws -> Communicator?
     /// Prepares the epoch whose visiting order is `order`, starting at `firstStep`.
     func startEpoch(order: [Int], firstStep: Int) throws
     /// This rank's videos at `step` of the current epoch, in the sampler's slice order.
@@ -36,6 +38,32 @@ public struct TrainingBatch {
 /// `limit`, else `limit` evenly spaced ones (the same set at every world size).
 public func momentSample(count: Int, limit: Int = 4096) -> [Int] {
     count <= limit ? Array(0..<count) : (0..<limit).map { $0 * count / limit }
+}
+
+extension BatchSource {
+    /// Per-feature standard deviation over the frames of the moment sample (all training
+    /// videos up to 4,096).
+    public func featureStandardDeviation() throws -> [Float] {
+        var sum = [Double](repeating: 0, count: featureSize), squares = sum
+        let comm = try visitMomentSample {
+            accumulateMoments($0, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+        }
+        if let comm {
+            sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
+            squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
+        }
+        return standardDeviation(sum: sum, squares: squares, rows: momentSample(count: count).count * frames)
+    }
+
+    /// The mean and covariance of the frames of the moment sample (what the PCA input
+    /// shortcut is fitted on); the same on every rank.
+    public func frameMoments() throws -> FrameMoments {
+        var moments = FrameMoments(featureSize: featureSize)
+        let comm = try visitMomentSample { moments.add($0, rows: frames) }
+        moments.flush()
+        if let comm { moments.allReduce(comm) }
+        return moments
+    }
 }
 
 /// Per-feature standard deviation from summed moments (sums in double precision).
@@ -87,17 +115,11 @@ public final class ReplicatedSource: BatchSource {
     public var frames: Int { videos.frames }
     public var featureSize: Int { videos.featureSize }
 
-    public func featureStandardDeviation() throws -> [Float] {
-        var sum = [Double](repeating: 0, count: featureSize), squares = sum
-        let sample = momentSample(count: count)
+    public func visitMomentSample(_ visit: (UnsafePointer<Float>) -> Void) throws -> Communicator? {
         videos.features.withUnsafeBufferPointer { all in
-            for v in sample {
-                accumulateMoments(
-                    all.baseAddress! + v * frames * featureSize, rows: frames, featureSize: featureSize, sum: &sum,
-                    squares: &squares)
-            }
+            for v in momentSample(count: count) { visit(all.baseAddress! + v * frames * featureSize) }
         }
-        return standardDeviation(sum: sum, squares: squares, rows: sample.count * frames)
+        return nil
     }
 
     public func startEpoch(order: [Int], firstStep: Int) throws { self.order = order }

@@ -19,8 +19,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var headSize = 0
         public var ffn = 1024
         public var dropout: Double = 0.1
+        /// Chain mode: the hash layer also reads each frame's input features through a
+        /// PCA-initialised Linear (`InputShortcut`).
+        public var inputShortcut = InputShortcut.none
         enum CodingKeys: String, CodingKey {
             case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout
+            case inputShortcut = "input_shortcut"
         }
     }
 
@@ -248,6 +252,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         "model.mode": CHAINConfig.Mode.allCases.map(\.rawValue),
         "training.loading": Loading.allCases.map(\.rawValue),
         "objectives.order_target": OrderTarget.allCases.map(\.rawValue),
+        "model.input_shortcut": InputShortcut.allCases.map(\.rawValue),
         "objectives.scene_clustering": SceneChangeForm.Clustering.allCases.map(\.rawValue),
         "objectives.scene_negatives": SceneChangeForm.Negatives.allCases.map(\.rawValue),
         "objectives.scene_targets": SceneChangeForm.Targets.allCases.map(\.rawValue),
@@ -380,6 +385,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             c.encoder.headSize = headSize
             c.orderWeight = Float(objectives.orderWeight)
             c.orderTarget = objectives.orderTarget
+            c.inputShortcut = model.inputShortcut
             c.sceneWeight = Float(objectives.sceneWeight)
             c.scene.temperature = Float(objectives.sceneTemperature)
             c.sceneOnBothViews = objectives.sceneViews == 2
@@ -442,10 +448,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.objectives.sceneTargets = .sameView
         legacy.views.augmentedCopies = true
         legacy.objectives.orderTarget = .rank
+        legacy.model.inputShortcut = .none
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
             "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
+            "model.input_shortcut",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

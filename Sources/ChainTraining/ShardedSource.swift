@@ -90,17 +90,11 @@ public final class ShardedSource: BatchSource {
         return r
     }
 
-    public func featureStandardDeviation() throws -> [Float] {
-        var sum = [Double](repeating: 0, count: featureSize), squares = sum
-        let sample = momentSample(count: count)
-        for v in sample where v >= shardStart && v < shardStart + shardCount {
-            accumulateMoments(
-                shard.pointer + (v - shardStart) * stride, rows: frames, featureSize: featureSize, sum: &sum,
-                squares: &squares)
+    public func visitMomentSample(_ visit: (UnsafePointer<Float>) -> Void) throws -> Communicator? {
+        for v in momentSample(count: count) where v >= shardStart && v < shardStart + shardCount {
+            visit(shard.pointer + (v - shardStart) * stride)
         }
-        sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-        squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-        return standardDeviation(sum: sum, squares: squares, rows: sample.count * frames)
+        return comm
     }
 
     public func startEpoch(order: [Int], firstStep: Int) throws { self.order = order }

@@ -33,24 +33,19 @@ public final class StreamingSource: BatchSource {
     public var augmentedCopies: Int { copies?.copies ?? 0 }
 
     /// Reads this rank's part of the moment sample (at most 4,096 videos in all, evenly
-    /// spaced); sums are all-reduced.
-    public func featureStandardDeviation() throws -> [Float] {
-        var sum = [Double](repeating: 0, count: featureSize), squares = sum
+    /// spaced), one video at a time.
+    public func visitMomentSample(_ visit: (UnsafePointer<Float>) -> Void) throws -> Communicator? {
         let range = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: count)
-        let everyone = momentSample(count: count)
-        let sample = everyone.filter { range.contains($0) }
+        let sample = momentSample(count: count).filter { range.contains($0) }
         let buffer = Tensor(shape: [1, frames * featureSize])
         try comm.everyRank(
             {
                 for v in sample {
                     try file.read(first: v, count: 1, into: buffer.pointer)
-                    accumulateMoments(
-                        buffer.pointer, rows: frames, featureSize: featureSize, sum: &sum, squares: &squares)
+                    visit(buffer.pointer)
                 }
             }, elsewhere: RemoteRankError("\(file.path): another rank could not read"))
-        sum.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-        squares.withUnsafeMutableBufferPointer { comm.allReduce($0) }
-        return standardDeviation(sum: sum, squares: squares, rows: everyone.count * frames)
+        return comm
     }
 
     public func startEpoch(order: [Int], firstStep: Int) throws {

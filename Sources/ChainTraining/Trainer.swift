@@ -147,6 +147,7 @@ public final class Trainer {
             totalSteps: options.epochs * stepsPerEpoch)
         let step = makeTrainingStep(model: model, maxBatch: local, workers: workers)
         let std = try source.featureStandardDeviation()
+        if position == .init(epoch: 0, step: 0) { try fitInputShortcut(source) }
         var globalStep = sampler.globalStep(position)
         for epoch in position.epoch..<options.epochs {
             let start = ContinuousClock.now
@@ -193,6 +194,15 @@ public final class Trainer {
             }
         }
         return .completed
+    }
+
+    /// A fresh model's PCA input shortcut, from the moment sample of `source` (collective):
+    /// the root fits it and broadcasts the parameters, so every replica starts equal.
+    func fitInputShortcut(_ source: BatchSource) throws {
+        guard model.hash.shortcut != nil else { return }
+        let moments = try source.frameMoments()
+        if comm.isRoot { model.fitInputShortcut(moments) }
+        comm.broadcast(model.store.values.buffer)
     }
 
     /// CRC-32 of the flat parameter buffer: equal values mean bit-identical models.

@@ -220,6 +220,13 @@ func dataSources(_ comm: Communicator) {
         let stride = 6 * 12, local = 12 / comm.size
         let stds = try sources.map { try $0.featureStandardDeviation() }
         check(comm, stds.allSatisfy { relativeDifference($0, stds[0]) < 1e-6 }, "feature std differs between sources")
+        let moments = try sources.map { try $0.frameMoments() }
+        for m in moments {
+            check(comm, m.rows == 37 * 6, "frame moments over \(m.rows) frames")
+            check(
+                comm, relativeDifference(m.covariance.map(Float.init), moments[0].covariance.map(Float.init)) < 1e-5,
+                "frame covariance differs between sources")
+        }
         for (epoch, firstStep) in [(0, 0), (1, 1), (2, 0)] {
             let order = sampler.order(epoch: epoch)
             for source in sources { try source.startEpoch(order: order, firstStep: firstStep) }
@@ -243,27 +250,34 @@ func dataSources(_ comm: Communicator) {
                 }
             }
         }
-        // Training: sharded source on N ranks == one process on the whole set.
-        var config = CHAINConfig(
-            featureSize: 12, maxFrames: 6, bits: 8, modelSize: 16, layers: 1, heads: 2, ffnSize: 24, viewFrames: 4)
-        config.encoder.dropout = 0
-        var options = Trainer.Options()
-        options.epochs = 2; options.batchSize = 12; options.seed = 4; options.warmupEpochs = 1
-        let distributed = Trainer(config: config, options: options, comm: comm)
-        try distributed.train(sources[1], sampler: sampler)
-        // Evaluation encoding spread over the ranks gives the codes one process computes.
-        let spread = try distributed.encoder.encodeDistributed(features, batchSize: 5)
-        let alone = try distributed.encoder.encode(features)
-        check(comm, spread == alone, "distributed encoding differs from single-process encoding")
-        if comm.isRoot {
-            let single = Trainer(config: config, options: options, comm: Communicator.local)
-            let one = try DistributedSampler(count: 37, batchSize: 12, worldSize: 1, seed: 4)
-            try single.train(
-                ReplicatedSource(all, augmented: (augmentedValues, 2), sampler: one, rank: 0), sampler: one)
-            let error = relativeDifference(
-                distributed.model.store.values.toArray(), single.model.store.values.toArray())
-            print("sharded training on \(comm.size) ranks vs one process: relative parameter difference \(error)")
-            check(comm, error <= 1e-5, "parameters differ: \(error)")
+        // Training: sharded source on N ranks == one process on the whole set, with and
+        // without the PCA input shortcut (fitted from the sources' moment sample).
+        for shortcut in InputShortcut.allCases {
+            var config = CHAINConfig(
+                featureSize: 12, maxFrames: 6, bits: 8, modelSize: 16, layers: 1, heads: 2, ffnSize: 24,
+                viewFrames: 4)
+            config.encoder.dropout = 0
+            config.inputShortcut = shortcut
+            var options = Trainer.Options()
+            options.epochs = 2; options.batchSize = 12; options.seed = 4; options.warmupEpochs = 1
+            let distributed = Trainer(config: config, options: options, comm: comm)
+            try distributed.train(sources[1], sampler: sampler)
+            // Evaluation encoding spread over the ranks gives the codes one process computes.
+            let spread = try distributed.encoder.encodeDistributed(features, batchSize: 5)
+            let alone = try distributed.encoder.encode(features)
+            check(comm, spread == alone, "distributed encoding differs from single-process encoding")
+            if comm.isRoot {
+                let single = Trainer(config: config, options: options, comm: Communicator.local)
+                let one = try DistributedSampler(count: 37, batchSize: 12, worldSize: 1, seed: 4)
+                try single.train(
+                    ReplicatedSource(all, augmented: (augmentedValues, 2), sampler: one, rank: 0), sampler: one)
+                let error = relativeDifference(
+                    distributed.model.store.values.toArray(), single.model.store.values.toArray())
+                print(
+                    "sharded training (shortcut \(shortcut)) on \(comm.size) ranks vs one process: "
+                        + "relative parameter difference \(error)")
+                check(comm, error <= 1e-5, "parameters differ (shortcut \(shortcut)): \(error)")
+            }
         }
     } catch {
         fail(comm, "\(error)")

@@ -102,6 +102,70 @@ final class CHAINModelTests: XCTestCase {
         }
     }
 
+    static func moments(_ x: [Float], featureSize: Int) -> FrameMoments {
+        var m = FrameMoments(featureSize: featureSize)
+        x.withUnsafeBufferPointer { m.add($0.baseAddress!, rows: x.count / featureSize) }
+        m.flush()
+        return m
+    }
+
+    /// The PCA input shortcut in the whole objective, fitted on other videos' frames (so it
+    /// is not zero), against finite differences (scenes held at the first step's).
+    func testWholeModelGradientWithInputShortcut() {
+        var config = smallConfig()
+        config.hashActivation = .hardTanh
+        config.inputShortcut = .pca
+        let (model, step, run) = stepFixture(config, seed: 23, frames: 12)
+        let videos = SyntheticVideos.make(videos: 3, frames: 12, featureSize: 10, classes: 3, seed: 24)
+        model.fitInputShortcut(Self.moments(videos, featureSize: 10))
+        (step as! CHAINStep).freezeScenes()  // scenes and prototypes carry no gradient
+        model.store.zeroGradients()
+        _ = run()
+        let w = model.store.gradient(model.hash.shortcut!.weight)
+        XCTAssertGreaterThan((0..<80).map { abs(w[$0]) }.max()!, 0)
+        let r = GradientCheck().checkParameters(model.store, perParameter: 4) { run().total }
+        XCTAssertTrue(r.passed, "\(r)")
+    }
+
+    /// The fitted shortcut maps the frames it was fitted on to standardised principal
+    /// coordinates: mean 0 and identity covariance over those frames, in order of variance.
+    func testInputShortcutWhitensThePrincipalComponents() {
+        let f = 6, rows = 3000
+        var config = CHAINConfig(featureSize: f, maxFrames: 10, bits: 4, modelSize: 8, layers: 1, heads: 2, ffnSize: 8)
+        config.inputShortcut = .pca
+        let model = CHAINModel(config: config, seed: 1)
+        // Correlated data: x = A·z + μ with z ~ N(0, I) and a fixed mixing A.
+        let z = TestData.gaussian(rows * f, seed: 5), a = TestData.gaussian(f * f, seed: 6)
+        var x = [Float](repeating: 0, count: rows * f)
+        for r in 0..<rows {
+            for i in 0..<f {
+                var s: Float = Float(i) - 2
+                for j in 0..<f { s += a[i * f + j] * z[r * f + j] }
+                x[r * f + i] = s
+            }
+        }
+        model.fitInputShortcut(Self.moments(x, featureSize: f))
+        let y = Tensor(shape: [rows, 4])
+        x.withUnsafeBufferPointer { model.hash.shortcut!.forward($0.baseAddress!, y.pointer, rows: rows, model.store) }
+        for i in 0..<4 {
+            let mean = (0..<rows).map { Double(y[$0 * 4 + i]) }.reduce(0, +) / Double(rows)
+            XCTAssertEqual(mean, 0, accuracy: 1e-3)
+            for j in 0..<4 {
+                let c = (0..<rows).map { Double(y[$0 * 4 + i] * y[$0 * 4 + j]) }.reduce(0, +) / Double(rows)
+                XCTAssertEqual(c, i == j ? 1 : 0, accuracy: 1e-3, "covariance (\(i), \(j))")
+            }
+        }
+        // The first coordinate is the direction of largest variance in the input: the raw
+        // projection on the fitted direction has the largest spread.
+        let w = model.store.value(model.hash.shortcut!.weight)
+        func rawVariance(_ k: Int) -> Double {
+            let norm = (0..<f).map { Double(w[k * f + $0] * w[k * f + $0]) }.reduce(0, +)
+            return 1 / norm  // whitened rows are u_k/√λ_k, so |row|⁻² = λ_k
+        }
+        XCTAssertGreaterThan(rawVariance(0), rawVariance(1))
+        XCTAssertGreaterThan(rawVariance(1), rawVariance(3))
+    }
+
     /// The order head predicting absolute positions among T (instead of ranks among L): the
     /// whole objective against finite differences.
     func testWholeModelGradientWithPositionTargets() {
@@ -311,10 +375,16 @@ final class CHAINModelTests: XCTestCase {
     }
 
     func testInferenceCodesAreSignOfMeanFrameCode() {
-        let config = smallConfig()
+        for shortcut in InputShortcut.allCases { checkInferenceCodes(shortcut: shortcut) }
+    }
+
+    func checkInferenceCodes(shortcut: InputShortcut) {
+        var config = smallConfig()
+        config.inputShortcut = shortcut
         let model = CHAINModel(config: config, seed: 7)
         let frames = 12, batch = 2
         let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 2, seed: 8)
+        if shortcut == .pca { model.fitInputShortcut(Self.moments(videos, featureSize: 10)) }
         let e = CHAINModel.Encoding(model, maxBatch: batch, frames: frames)
         let codes = Tensor(shape: [batch, 8])
         videos.withUnsafeBufferPointer { model.encode($0.baseAddress!, batch: batch, e, codes: codes.pointer) }
@@ -330,7 +400,9 @@ final class CHAINModelTests: XCTestCase {
                 let h = model.encoder.forward(
                     v.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
                     rng: &layoutRng, training: false)
-                model.hash.forward(h, frameCodes.pointer, rows: batch * frames, hashActs, model.store)
+                model.hash.forward(
+                    h, frameCodes.pointer, rows: batch * frames, hashActs, model.store,
+                    input: shortcut == .pca ? v.baseAddress! : nil)
             }
         }
         for v in 0..<batch {

@@ -8,14 +8,16 @@ import XCTest
 final class ModelGradientTests: XCTestCase {
     /// Encoder (projection, learned positions, 2 blocks, final norm) → hash layer, with the
     /// hash layer in its hard-tanh (straight-through surrogate) form; inputs and parameters.
+    /// With the input shortcut the features also reach the hash layer directly (the
+    /// shortcut's weights are checked; its input is data, so only the encoder's dx is formed).
     func testEncoderWithHashLayerEndToEnd() {
-        for placement in NormPlacement.allCases {
+        for (placement, shortcut) in [(NormPlacement.pre, false), (.post, false), (.pre, true)] {
             var layout = ParameterLayout()
             let config = EncoderConfig(
                 inputSize: 6, modelSize: 8, layers: 2, heads: 2, headSize: 3, ffnSize: 12,
                 maxPositions: 7, positional: .learned, placement: placement, dropout: 0.1)
             let encoder = TransformerEncoder("enc", config: config, layout: &layout)
-            let hash = HashLayer("hash", inputSize: 8, bits: 5, layout: &layout)
+            let hash = HashLayer("hash", inputSize: 8, bits: 5, shortcutInputSize: shortcut ? 6 : nil, layout: &layout)
             let store = ParameterStore(layout: layout)
             let batch = 2, t = 4, rows = batch * t
             let encActs = TransformerEncoder.Activations(encoder, maxBatch: batch, seqLen: t)
@@ -31,13 +33,18 @@ final class ModelGradientTests: XCTestCase {
                         features.pointer, positions: $0.baseAddress!, batch: batch, encActs, store, rng: &rng,
                         training: true)
                 }
-                hash.forward(h, codes.pointer, rows: rows, hashActs, store, activation: .hardTanh)
+                hash.forward(
+                    h, codes.pointer, rows: rows, hashActs, store, activation: .hardTanh,
+                    input: shortcut ? UnsafePointer(features.pointer) : nil)
                 return TestData.weightedSum(codes.pointer, w)
             }
             // Finite differences across a hard-tanh kink (|h| = 1) measure a one-sided slope, so
             // take the first initialisation seed whose h values all stay 0.05 from the kinks.
             let seed = (30..<90).first { (s: UInt64) -> Bool in
                 store.initialize(Philox(seed: s))
+                if let weight = hash.shortcut?.weight {  // zero-initialised: make it count
+                    for (k, v) in TestData.gaussian(weight.count, seed: s).enumerated() { store.value(weight)[k] = 0.3 * v }
+                }
                 _ = loss()
                 return hashActs.normalized.toArray().prefix(rows * 5).allSatisfy { abs(abs($0) - 1) > 0.05 }
             }
@@ -45,16 +52,25 @@ final class ModelGradientTests: XCTestCase {
             store.zeroGradients()
             let hidden = encActs.output.pointer
             w.withUnsafeBufferPointer {
-                hash.backward(hidden, $0.baseAddress!, dHidden.pointer, rows: rows, hashActs, store)
+                hash.backward(
+                    hidden, $0.baseAddress!, dHidden.pointer, rows: rows, hashActs, store,
+                    input: shortcut ? UnsafePointer(features.pointer) : nil)
             }
             positions.withUnsafeBufferPointer {
                 encoder.backward(
                     features.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer, encActs, store,
                     dFeatures: dFeatures.pointer)
             }
-            let checker = GradientCheck()
+            // The shortcut fixture is more curved (gradients of ~10² reach the projection), so a
+            // smaller step keeps the central difference's truncation error inside tolerance.
+            let checker = GradientCheck(epsilon: shortcut ? 2e-3 : 1e-2)
             let p = checker.checkParameters(store, perParameter: 12, loss: loss)
             XCTAssertTrue(p.passed, "\(placement): \(p)")
+            if shortcut {
+                let s = store.gradient(hash.shortcut!.weight)
+                XCTAssertGreaterThan((0..<30).map { abs(s[$0]) }.max()!, 0, "the shortcut's weights get a gradient")
+                continue
+            }
             let i = checker.checkInput(
                 "features", values: features.pointer, count: features.count,
                 analytic: dFeatures.toArray(), loss: loss)

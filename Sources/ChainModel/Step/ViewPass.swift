@@ -71,7 +71,8 @@ public final class ViewPass {
                 model.store, rng: &rng, training: true)
         }
         model.hash.forward(
-            hidden, codes.pointer, rows: rows, hash, model.store, activation: model.config.hashActivation)
+            hidden, codes.pointer, rows: rows, hash, model.store, activation: model.config.hashActivation,
+            input: shortcutInput(model))
         UnsafeMutableBufferPointer(start: dCodes.pointer, count: dCodes.count).update(repeating: 0)
         UnsafeMutableBufferPointer(start: dNormalized.pointer, count: dNormalized.count).update(repeating: 0)
         if keepsProjection { dProjected.fill(0) }
@@ -83,7 +84,7 @@ public final class ViewPass {
         let rows = self.rows
         model.hash.backward(
             encoder.output.pointer, dCodes.pointer, dHidden.pointer, rows: rows, hash, model.store,
-            dNormalized: dNormalized.pointer)
+            dNormalized: dNormalized.pointer, input: shortcutInput(model))
         positions.withUnsafeBufferPointer {
             if keepsProjection {
                 model.encoder.backward(
@@ -95,6 +96,11 @@ public final class ViewPass {
                     model.store)
             }
         }
+    }
+
+    /// The view's input features when the hash layer has an input shortcut.
+    private func shortcutInput(_ model: CHAINModel) -> UnsafePointer<Float>? {
+        model.hash.shortcut == nil ? nil : UnsafePointer(features.pointer)
     }
 
     /// With `keepsProjection`: the projection's weight gradient from `dProjected` (this pass's
