@@ -135,7 +135,11 @@ let package = Package(
                 "ChainDataTool",
             ],
             exclude: ["make_label_fixtures.py"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ChainTrainingTests", dependencies: ["ChainTraining", "ChainData", "ChainDistributed"]),
+        .testTarget(
+            name: "ChainTrainingTests",
+            dependencies: [
+                "ChainTraining", "ChainData", "ChainDistributed", "ChainModel", "ChainNumerics", "ChainTestSupport",
+            ]),
         // The executables are dependencies so that `swift build --build-tests` builds what these tests run.
         .testTarget(
             name: "ChainDistributedTests",

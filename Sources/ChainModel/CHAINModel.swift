@@ -23,7 +23,8 @@ public struct CHAINModel: Sendable {
         encoder = TransformerEncoder("encoder", config: config.encoder, layout: &layout)
         hash = HashLayer(
             "hash", inputSize: config.encoder.modelSize, bits: config.bits,
-            shortcutInputSize: config.inputShortcut == .pca ? config.encoder.inputSize : nil, layout: &layout)
+            shortcutInputSize: config.inputShortcut.isPresent ? config.encoder.inputSize : nil,
+            trainsShortcut: config.inputShortcut == .pca, layout: &layout)
         orderHead = Linear(
             "order_head", inputSize: config.encoder.modelSize, outputSize: config.encoder.maxPositions,
             layout: &layout)

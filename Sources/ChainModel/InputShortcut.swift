@@ -6,4 +6,10 @@ public enum InputShortcut: String, Sendable, Codable, CaseIterable {
     /// LayerNorm, initialised to the whitened principal components of the training frames
     /// and trained with the rest: training starts from a PCA hash of the input.
     case pca
+    /// The same, fitted once and then held fixed (no gradient, no weight decay): the
+    /// encoder's term learns on top of a PCA hash that training cannot erode.
+    case pcaFixed = "pca_fixed"
+
+    /// Whether the hash layer has a shortcut.
+    public var isPresent: Bool { self != .none }
 }

@@ -16,19 +16,27 @@ public enum HashActivation: Sendable {
 /// encoder read for that token) is added before the LayerNorm: h = LN(W·x + b + S·f + c).
 /// Initialised from the principal components of the training frames
 /// (`CHAINModel.fitInputShortcut`), it starts the codes at a PCA hash of the input, so what
-/// the features already know is kept while the encoder learns what they do not.
+/// the features already know is kept while the encoder learns what they do not. A fixed
+/// shortcut (`trainsShortcut` false) gets no gradient and no weight decay: it stays as fitted.
 public struct HashLayer: Sendable {
     public let bits: Int
     public let linear: Linear
     public let norm: LayerNorm
     public let shortcut: Linear?
+    public let trainsShortcut: Bool
 
-    public init(_ name: String, inputSize: Int, bits: Int, shortcutInputSize: Int? = nil, layout: inout ParameterLayout) {
+    public init(
+        _ name: String, inputSize: Int, bits: Int, shortcutInputSize: Int? = nil, trainsShortcut: Bool = true,
+        layout: inout ParameterLayout
+    ) {
         self.bits = bits
+        self.trainsShortcut = trainsShortcut
         linear = Linear("\(name).linear", inputSize: inputSize, outputSize: bits, layout: &layout)
         norm = LayerNorm("\(name).norm", size: bits, layout: &layout)
         shortcut = shortcutInputSize.map {
-            Linear("\(name).shortcut", inputSize: $0, outputSize: bits, weightInit: .zeros, layout: &layout)
+            Linear(
+                "\(name).shortcut", inputSize: $0, outputSize: bits, weightInit: .zeros, weightDecays: trainsShortcut,
+                layout: &layout)
         }
     }
 
@@ -92,6 +100,8 @@ public struct HashLayer: Sendable {
         if let dNormalized { VectorMath.add(dNormalized, into: dh, count: rows * bits) }
         norm.backward(a.projected.pointer, dh, a.dProjected.pointer, stats: a.stats.pointer, rows: rows, params)
         linear.backward(x, a.dProjected.pointer, dx, rows: rows, params, accumulateInput: accumulateInput)
-        if let shortcut, let input { shortcut.backward(input, a.dProjected.pointer, nil, rows: rows, params) }
+        if let shortcut, let input, trainsShortcut {
+            shortcut.backward(input, a.dProjected.pointer, nil, rows: rows, params)
+        }
     }
 }

@@ -13,13 +13,13 @@ public struct Linear: Sendable {
 
     public init(
         _ name: String, inputSize: Int, outputSize: Int, bias: Bool = true,
-        weightInit: Initializer? = nil, layout: inout ParameterLayout
+        weightInit: Initializer? = nil, weightDecays: Bool = true, layout: inout ParameterLayout
     ) {
         self.inputSize = inputSize
         self.outputSize = outputSize
         weight = layout.add(
             "\(name).weight", shape: [outputSize, inputSize],
-            initializer: weightInit ?? .fanIn(inputSize))
+            initializer: weightInit ?? .fanIn(inputSize), decays: weightDecays)
         self.bias =
             bias
             ? layout.add(

@@ -23,6 +23,8 @@ struct ChainStep: ParsableCommand {
     @Option(help: "β, the scene-change weight (the default config has 0; the breakdown turns it on).")
     var sceneWeight: Float = 1
     @Option(help: "α, the frame-order weight.") var orderWeight: Float = 1
+    @Option(help: "The hash layer's input shortcut: none or pca (its cost; the weights stay unfitted).")
+    var inputShortcut = InputShortcut.none
     @Option(help: "Compute threads per rank.") var threads = 1
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 2
@@ -41,6 +43,7 @@ struct ChainStep: ParsableCommand {
             featureSize: features, maxFrames: frames, bits: bits, layers: layers, viewFrames: viewFrames)
         config.sceneWeight = sceneWeight
         config.orderWeight = orderWeight
+        config.inputShortcut = inputShortcut
         let model = CHAINModel(config: config, seed: 1)
         let optimizer = AdamW(model.store)
         optimizer.workers = threads
@@ -73,7 +76,8 @@ struct ChainStep: ParsableCommand {
         print(
             "CHAIN step: \(comm.size) rank(s) × \(batch) videos (global batch \(global)), T=\(frames), "
                 + "F=\(features), L=\(viewFrames), "
-                + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), \(threads) thread(s) per rank, "
+                + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), shortcut \(inputShortcut.rawValue), "
+                + "\(threads) thread(s) per rank, "
                 + "\(model.store.parameterCount) parameters")
         print(
             String(

@@ -1,0 +1,5 @@
+import ArgumentParser
+import ChainModel
+
+/// `--input-shortcut none|pca`.
+extension InputShortcut: ExpressibleByArgument {}
