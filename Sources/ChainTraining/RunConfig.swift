@@ -37,7 +37,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// chain mode — ConMH mode masks with `conmh.mask_ratio`).
         public var maskRatio: Double = 0
         /// Feature-space spatial augmentation when the views do not read augmented copies.
-        public var featureAugmentation = true
+        public var featureAugmentation = false
         /// Read each view from one of the dataset's pre-extracted augmented copies, when it has them.
         public var augmentedCopies = true
         enum CodingKeys: String, CodingKey {
@@ -93,8 +93,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public struct Training: Codable, Equatable, Sendable {
         public var epochs = 6
         /// Global batch in videos (divisible by the world size).
-        public var batch = 64
-        public var lr: Double = 1e-3
+        public var batch = 128
+        public var lr: Double = 1e-4
         /// Linear scaling rule: lr × batch / 64.
         public var scaleLr = false
         public var warmupEpochs = 2

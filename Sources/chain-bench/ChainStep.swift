@@ -76,7 +76,8 @@ struct ChainStep: ParsableCommand {
         print(
             "CHAIN step: \(comm.size) rank(s) × \(batch) videos (global batch \(global)), T=\(frames), "
                 + "F=\(features), L=\(viewFrames), "
-                + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), shortcut \(inputShortcut.rawValue), "
+                + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), "
+                + "shortcut \(inputShortcut.rawValue), "
                 + "\(threads) thread(s) per rank, "
                 + "\(model.store.parameterCount) parameters")
         print(

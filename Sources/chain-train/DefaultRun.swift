@@ -2,8 +2,10 @@ import ChainData
 import ChainDistributed
 import Foundation
 
-/// What `chain-train` with no arguments trains on: a small synthetic dataset, generated
-/// once into runs/default/data by rank 0 and reused afterwards (if it still validates).
+/// What `chain-train` with no arguments trains on: a small synthetic dataset with 2
+/// augmented copies of every training video (the views read them, as on real data), generated
+/// once into runs/default/data by rank 0 and reused afterwards (if it still validates and
+/// has its copies).
 enum DefaultRun {
     static let dataDirectory = "runs/default/data"
 
@@ -12,14 +14,16 @@ enum DefaultRun {
         let path = (dataDirectory as NSString).appendingPathComponent("synth.yaml")
         try comm.onRoot {
             let existing = try? DatasetConfig.load(path: path, environment: [:])
-            if existing == nil || (try? DatasetValidator(config: existing!, scanValues: false).validate()) == nil {
+            if existing == nil || existing!.train.augmented == nil
+                || (try? DatasetValidator(config: existing!, scanValues: false).validate()) == nil
+            {
                 var o = SyntheticVideos.Options()
                 o.name = "synth"; o.videos = 1000; o.queries = 200; o.classes = 10; o.frames = 25; o.featureSize = 512;
-                o.seed = 1
+                o.seed = 1; o.augmentedCopies = 2
                 print(
                     "chain-train: no dataset given; generating the built-in synthetic set in \(dataDirectory) "
                         + "(\(o.videos) training videos, \(o.queries) queries, \(o.classes) classes, \(o.frames) × "
-                        + "\(o.featureSize))"
+                        + "\(o.featureSize), \(o.augmentedCopies) augmented copies per training video)"
                 )
                 fflush(nil)
                 try SyntheticVideos(o).write(to: dataDirectory)

@@ -215,7 +215,10 @@ final class ResumeTests: XCTestCase {
         let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         XCTAssertEqual(Set(records.compactMap { $0["kind"] as? String }), ["step", "epoch", "eval"])
-        XCTAssertEqual(records.filter { $0["kind"] as? String == "step" }.count, 15)  // 1 epoch of 15 steps
+        XCTAssertEqual(records.filter { $0["kind"] as? String == "step" }.count, 7)  // 1000 videos / 128: 7 steps
+        // The demo set has augmented copies, and the views read them.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/runs/default/data/synth_train_feats_aug.h5"))
+        XCTAssertTrue(output.contains("near-duplicate retrieval"), output)
         let final =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/eval/final.json")))
             as! [String: Any]

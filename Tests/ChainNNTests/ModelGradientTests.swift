@@ -43,7 +43,9 @@ final class ModelGradientTests: XCTestCase {
             let seed = (30..<90).first { (s: UInt64) -> Bool in
                 store.initialize(Philox(seed: s))
                 if let weight = hash.shortcut?.weight {  // zero-initialised: make it count
-                    for (k, v) in TestData.gaussian(weight.count, seed: s).enumerated() { store.value(weight)[k] = 0.3 * v }
+                    for (k, v) in TestData.gaussian(weight.count, seed: s).enumerated() {
+                        store.value(weight)[k] = 0.3 * v
+                    }
                 }
                 _ = loss()
                 return hashActs.normalized.toArray().prefix(rows * 5).allSatisfy { abs(abs($0) - 1) > 0.05 }

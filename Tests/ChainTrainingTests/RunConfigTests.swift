@@ -53,6 +53,27 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(conmh.trainerOptions.learningRate, 1e-4)
     }
 
+    /// One default config: every CHAIN config of a dataset uses the method settings of
+    /// demo.yaml and names only the dataset, the epochs, and what is not the method (the run
+    /// name, checkpoint and evaluation cadence). ConMH configs are the baseline's own.
+    func testDatasetConfigsUseTheDefaultMethodSettings() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.configs.path).filter {
+            $0.hasSuffix(".yaml") && $0 != "demo.yaml" && !$0.hasPrefix("conmh")
+        }
+        XCTAssertGreaterThanOrEqual(names.count, 6)
+        let defaults = RunConfig().flattened
+        for name in names {
+            let run = try RunConfig.resolve(path: Self.configs.appendingPathComponent(name).path, overrides: [])
+            for (key, value) in run.flattened
+            where
+                !(key == "name" || key == "dataset" || key == "training.epochs"
+                || key.hasPrefix("checkpoints.") || key.hasPrefix("evaluation."))
+            {
+                XCTAssertEqual(value, defaults[key], "\(name) sets \(key)")
+            }
+        }
+    }
+
     func testFileThenOverridesInOrder() throws {
         let path = try write(
             """
@@ -74,7 +95,7 @@ final class RunConfigTests: XCTestCase {
         let c = run.chainConfig(frames: 25, featureSize: 512)
         XCTAssertNil(c.contrastive.debiasPrior)
         XCTAssertEqual(c.encoder.dropout, 0)
-        XCTAssertEqual(run.trainerOptions.learningRate, 2e-3, accuracy: 1e-9)  // 1e-3 × 128 / 64
+        XCTAssertEqual(run.trainerOptions.learningRate, 2e-4, accuracy: 1e-9)  // 1e-4 × 128 / 64
         XCTAssertEqual(run.trainerOptions.epochs, 9)
         // The resolved YAML reads back to the same config.
         let saved = try write(try run.yaml())
@@ -85,7 +106,8 @@ final class RunConfigTests: XCTestCase {
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.bitz=3"]) }
                 .contains(
-                    "unknown key 'model.bitz' (valid here: bits, dropout, ffn, head_size, heads, layers, mode, width)"))
+                    "unknown key 'model.bitz' (valid here: bits, dropout, ffn, head_size, heads, input_shortcut, "
+                        + "layers, mode, width)"))
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.bits=abc"]) }
                 .contains("'model.bits' must be an integer (got text 'abc')"))
