@@ -62,7 +62,8 @@ let package = Package(
         .target(
             name: "ChainCLI",
             dependencies: [
-                "ChainDistributed", "ChainTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ChainDistributed", "ChainTraining", "ChainModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Executables.
@@ -82,6 +83,7 @@ let package = Package(
             name: "ChainEvalTool",
             dependencies: [
                 "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
+                "ChainModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Sources/chain-eval"),
         .executableTarget(

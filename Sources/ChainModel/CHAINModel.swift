@@ -59,14 +59,20 @@ public struct CHAINModel: Sendable {
         let frameCodes: Tensor
         let positions: [Int32]
         public let frames: Int, views: Int
+        /// What is averaged over the frames before the final sign.
+        public let pooling: CodePooling
         /// Frames per encoded sequence (T, or ⌊T/views⌋).
         var sequenceLength: Int { frames / views }
         let gathered: Tensor
 
-        public init(_ model: CHAINModel, maxBatch: Int, frames: Int, workers: Int = 1, views: Int = 1) {
+        public init(
+            _ model: CHAINModel, maxBatch: Int, frames: Int, workers: Int = 1, views: Int = 1,
+            pooling: CodePooling = .codes
+        ) {
             precondition(views >= 1 && views <= frames, "encoding views \(views) must be in 1...\(frames)")
             self.frames = frames
             self.views = views
+            self.pooling = pooling
             let length = frames / views
             encoder = TransformerEncoder.Activations(
                 model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
@@ -78,7 +84,8 @@ public struct CHAINModel: Sendable {
     }
 
     /// Binary codes (±1) of `batch` un-augmented videos: features [batch·frames, F].
-    /// Writes codes [batch, bits].
+    /// Writes codes [batch, bits]: the sign of the sum over frames of the frame codes, or of
+    /// the frames' h with `CodePooling.activations`.
     public func encode(
         _ features: UnsafePointer<Float>, batch: Int, _ e: Encoding,
         codes: UnsafeMutablePointer<Float>
@@ -107,11 +114,12 @@ public struct CHAINModel: Sendable {
             hash.forward(
                 hidden, e.frameCodes.pointer, rows: batch * length, e.hash, store, activation: .sign,
                 input: hash.shortcut == nil ? nil : input)
+            let pooled = e.pooling == .codes ? e.frameCodes.pointer : e.hash.normalized.pointer
             sums.withUnsafeMutableBufferPointer { total in
                 for v in 0..<batch {
                     for i in 0..<length {
                         VectorMath.add(
-                            e.frameCodes.pointer + (v * length + i) * bits, into: total.baseAddress! + v * bits,
+                            pooled + (v * length + i) * bits, into: total.baseAddress! + v * bits,
                             count: bits)
                     }
                 }

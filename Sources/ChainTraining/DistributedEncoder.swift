@@ -14,12 +14,17 @@ public struct DistributedEncoder {
     public let workers: Int
     /// Interleaved sequences each video is encoded as (`CHAINModel.Encoding(views:)`).
     public let views: Int
+    /// What is averaged over the frames before the final sign.
+    public let pooling: CodePooling
 
-    public init(model: CHAINModel, comm: Communicator, workers: Int = 1, views: Int = 1) {
+    public init(
+        model: CHAINModel, comm: Communicator, workers: Int = 1, views: Int = 1, pooling: CodePooling = .codes
+    ) {
         self.model = model
         self.comm = comm
         self.workers = max(1, workers)
         self.views = views
+        self.pooling = pooling
     }
 
     /// Binary codes of every video of a feature file, encoded by all ranks together (rank r
@@ -60,7 +65,7 @@ public struct DistributedEncoder {
         guard !videos.isEmpty else { return }
         let encoding = CHAINModel.Encoding(
             model, maxBatch: batchSize * copies, frames: file.frames, workers: workers,
-            views: min(views, file.frames))
+            views: min(views, file.frames), pooling: pooling)
         let buffer = Tensor(shape: [min(batchSize, videos.count), file.videoStride])
         try codes.withUnsafeMutableBufferPointer { out in
             var first = videos.lowerBound
@@ -92,7 +97,7 @@ public struct DistributedEncoder {
         let bits = model.config.bits
         let encoding = CHAINModel.Encoding(
             model, maxBatch: batchSize, frames: data.frames, workers: workers,
-            views: min(views ?? self.views, data.frames))
+            views: min(views ?? self.views, data.frames), pooling: pooling)
         var codes = [Float](repeating: 0, count: data.count * bits)
         let stride = data.frames * data.featureSize
         data.features.withUnsafeBufferPointer { all in

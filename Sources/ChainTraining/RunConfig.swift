@@ -134,9 +134,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Also report near-duplicate retrieval when the dataset has augmented copies: the
         /// copies query the clean training videos, relevant = the same source video.
         public var nearDuplicates = true
+        /// What a video's code averages over its frames before the sign: the frame codes or
+        /// their pre-binarisation values h (`CodePooling`).
+        public var pooling = CodePooling.codes
         enum CodingKeys: String, CodingKey {
             case every, topK = "top_k", validation, pcaBaseline = "pca_baseline", views
-            case nearDuplicates = "near_duplicates"
+            case nearDuplicates = "near_duplicates", pooling
         }
     }
 
@@ -253,6 +256,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         "training.loading": Loading.allCases.map(\.rawValue),
         "objectives.order_target": OrderTarget.allCases.map(\.rawValue),
         "model.input_shortcut": InputShortcut.allCases.map(\.rawValue),
+        "evaluation.pooling": CodePooling.allCases.map(\.rawValue),
         "objectives.scene_clustering": SceneChangeForm.Clustering.allCases.map(\.rawValue),
         "objectives.scene_negatives": SceneChangeForm.Negatives.allCases.map(\.rawValue),
         "objectives.scene_targets": SceneChangeForm.Targets.allCases.map(\.rawValue),
@@ -417,6 +421,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         o.seed = training.seed
         o.threads = training.threads
         o.encodingViews = evaluation.views
+        o.encodingPooling = evaluation.pooling
         return o
     }
 

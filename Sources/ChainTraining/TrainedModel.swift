@@ -8,8 +8,9 @@ import Foundation
 /// run config and input shape stored in the checkpoint rebuild the network (no optimizer),
 /// rank 0 reads the file and every rank receives the parameters. Collective.
 public enum TrainedModel {
+    /// `pooling` replaces the stored run's `evaluation.pooling` (nil: keep it).
     public static func load(
-        checkpoint path: String, comm: Communicator
+        checkpoint path: String, comm: Communicator, pooling: CodePooling? = nil
     ) throws -> (encoder: DistributedEncoder, run: RunConfig) {
         var header: [UInt8] = []
         var checkpoint: Checkpoint?
@@ -34,7 +35,8 @@ public enum TrainedModel {
         guard lines.first == "ok", lines.count == 4, let frames = Int(lines[1]), let featureSize = Int(lines[2]) else {
             throw CheckpointError(lines.dropFirst().joined(separator: "\n"))
         }
-        let run = try RunConfig.parse(yaml: lines[3], source: "\(path) (stored run config)")
+        var run = try RunConfig.parse(yaml: lines[3], source: "\(path) (stored run config)")
+        if let pooling { run.evaluation.pooling = pooling }
         let config = run.chainConfig(frames: frames, featureSize: featureSize)
         let threads = LaunchEnvironment().computeThreads(requested: run.training.threads, worldSize: comm.size)
         BLAS.threads = 1  // the encoder's own workers are the parallelism
@@ -50,6 +52,8 @@ public enum TrainedModel {
             }
         }
         comm.broadcast(model.store.values.buffer)
-        return (DistributedEncoder(model: model, comm: comm, workers: threads, views: run.evaluation.views), run)
+        let encoder = DistributedEncoder(
+            model: model, comm: comm, workers: threads, views: run.evaluation.views, pooling: run.evaluation.pooling)
+        return (encoder, run)
     }
 }

@@ -30,6 +30,8 @@ public final class Trainer {
         public var threads = 1
         /// Interleaved sequences each video is encoded as (`CHAINModel.Encoding(views:)`).
         public var encodingViews = 1
+        /// What inference averages over the frames (`CodePooling`).
+        public var encodingPooling = CodePooling.codes
         public init() {}
     }
 
@@ -223,6 +225,7 @@ public final class Trainer {
 
     /// The inference encoder of this trainer's model (every rank; distributed encoding is collective).
     public var encoder: DistributedEncoder {
-        DistributedEncoder(model: model, comm: comm, workers: workers, views: options.encodingViews)
+        DistributedEncoder(
+            model: model, comm: comm, workers: workers, views: options.encodingViews, pooling: options.encodingPooling)
     }
 }

@@ -3,6 +3,7 @@ import ChainCLI
 import ChainData
 import ChainDistributed
 import ChainEvaluation
+import ChainModel
 import ChainTraining
 import ChainNumerics
 import Foundation
@@ -29,6 +30,8 @@ struct ChainEval: ChainTool {
     @Option(help: "Run config (or dataset config) naming the dataset to evaluate on.") var config: String?
     @Option(help: "Folder of the dataset's files (replaces the dataset config's root).") var root: String?
     @Option(help: "Checkpoint to evaluate.") var checkpoint: String?
+    @Option(help: "With --checkpoint: codes or activations, what a code averages over frames (default: the run's).")
+    var pooling: CodePooling?
     @Option(help: "Database code file.") var dbCodes: String?
     @Option(help: "Query code file.") var queryCodes: String?
     @Option(help: "Database labels (.mat v5/v7.3 or HDF5).") var dbLabels: String?
@@ -55,7 +58,7 @@ struct ChainEval: ChainTool {
                 }
                 let dataset = try datasetConfig(config)
                 let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
-                let (encoder, _) = try TrainedModel.load(checkpoint: checkpoint, comm: comm)
+                let (encoder, _) = try TrainedModel.load(checkpoint: checkpoint, comm: comm, pooling: pooling)
                 let q = try FeatureFile(path: dataset.path(dataset.query.features), key: dataset.query.featureKey)
                 let d = try FeatureFile(path: dataset.path(dataset.database.features), key: dataset.database.featureKey)
                 queries = try encoder.encodeDistributed(q)

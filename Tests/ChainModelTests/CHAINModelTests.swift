@@ -374,21 +374,27 @@ final class CHAINModelTests: XCTestCase {
         XCTAssertLessThan(late, 0.85 * early, "reconstruction: \(early) → \(late)")
     }
 
+    /// The code is the sign of the mean frame code (or, pooling activations, of the mean h),
+    /// with and without the input shortcut.
     func testInferenceCodesAreSignOfMeanFrameCode() {
-        for shortcut in InputShortcut.allCases { checkInferenceCodes(shortcut: shortcut) }
+        for shortcut in InputShortcut.allCases {
+            for pooling in CodePooling.allCases { checkInferenceCodes(shortcut: shortcut, pooling: pooling) }
+        }
     }
 
-    func checkInferenceCodes(shortcut: InputShortcut) {
+    func checkInferenceCodes(shortcut: InputShortcut, pooling: CodePooling) {
         var config = smallConfig()
         config.inputShortcut = shortcut
         let model = CHAINModel(config: config, seed: 7)
-        let frames = 12, batch = 2
-        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 2, seed: 8)
+        let frames = 12, batch = 8
+        // Independent frames (not one scene per shot), so frame codes within a video disagree.
+        let videos = TestData.gaussian(batch * frames * 10, seed: 8, scale: 3)
         if shortcut.isPresent { model.fitInputShortcut(Self.moments(videos, featureSize: 10)) }
-        let e = CHAINModel.Encoding(model, maxBatch: batch, frames: frames)
+        let e = CHAINModel.Encoding(model, maxBatch: batch, frames: frames, pooling: pooling)
         let codes = Tensor(shape: [batch, 8])
         videos.withUnsafeBufferPointer { model.encode($0.baseAddress!, batch: batch, e, codes: codes.pointer) }
         XCTAssertTrue(codes.toArray().allSatisfy { $0 == 1 || $0 == -1 })
+        var disagreements = 0  // between the two poolings' signs: they must not be the same function
         // Reference: frame codes through the public layers, then sign of the mean.
         var layoutRng = Philox(seed: 0)
         let acts = TransformerEncoder.Activations(model.encoder, maxBatch: batch, seqLen: frames)
@@ -405,11 +411,18 @@ final class CHAINModelTests: XCTestCase {
                     input: shortcut.isPresent ? v.baseAddress! : nil)
             }
         }
+        let h = hashActs.normalized
         for v in 0..<batch {
             for b in 0..<8 {
-                let mean = (0..<frames).map { frameCodes[(v * frames + $0) * 8 + b] }.reduce(0, +)
-                XCTAssertEqual(codes[v * 8 + b], mean < 0 ? -1 : 1)
+                let votes = (0..<frames).map { frameCodes[(v * frames + $0) * 8 + b] }.reduce(0, +)
+                let mean = (0..<frames).map { h[(v * frames + $0) * 8 + b] }.reduce(0, +)
+                let expected = (pooling == .codes ? votes : mean) < 0 ? Float(-1) : 1
+                XCTAssertEqual(codes[v * 8 + b], expected, "\(pooling), video \(v), bit \(b)")
+                if (votes < 0) != (mean < 0) { disagreements += 1 }
             }
+        }
+        if shortcut == .none && pooling == .activations {
+            XCTAssertGreaterThan(disagreements, 0, "the fixture should tell the two poolings apart")
         }
     }
 

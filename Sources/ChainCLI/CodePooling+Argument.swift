@@ -1,0 +1,5 @@
+import ArgumentParser
+import ChainModel
+
+/// `--pooling codes|activations`.
+extension CodePooling: ExpressibleByArgument {}
