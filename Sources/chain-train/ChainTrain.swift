@@ -141,8 +141,7 @@ struct ChainTrain: ChainTool {
             let dataset = try self.dataset(for: run, comm)
             let runName = run.name.isEmpty ? dataset.name : run.name
             let builtIn = run.dataset == "synthetic" && data == nil && run.name.isEmpty
-            let directory =
-                runDir ?? (builtIn ? DefaultRun.runDirectory(dataset: dataset.name, builtIn: true) : "runs/\(runName)")
+            let directory = runDir ?? (builtIn ? DefaultRun.runDirectory(resume: resume, comm) : "runs/\(runName)")
             if comm.isRoot {
                 print("chain-train: run config (resolved; saved as \(directory)/config.yaml):")
                 print(try run.yaml().split(separator: "\n").map { "  | " + $0 }.joined(separator: "\n"))

@@ -1,5 +1,6 @@
 import ChainData
 import ChainDistributed
+import ChainTraining
 import Foundation
 
 /// What `chain-train` with no arguments trains on: a small synthetic dataset with 2
@@ -32,13 +33,44 @@ enum DefaultRun {
         return try DatasetConfig.load(path: path, environment: [:])
     }
 
-    /// runs/<dataset>; the built-in run gets a fresh timestamped folder each time, so running
-    /// it twice never meets the first run's checkpoints.
-    static func runDirectory(dataset: String, builtIn: Bool) -> String {
-        guard builtIn else { return "runs/\(dataset)" }
+    static let runsDirectory = "runs/default"
+
+    /// The built-in run's folder: a fresh runs/default/run-<UTC time>, so running it twice
+    /// never meets the first run's checkpoints, except when resuming. `--resume auto`
+    /// continues the newest run folder that has checkpoints and no final evaluation
+    /// (`eval/final.json`), or starts a fresh one when there is none; `--resume FILE` uses
+    /// the run folder FILE's checkpoints/ folder is in. Rank 0 decides and broadcasts, so
+    /// every rank uses the same folder (clocks may straddle a second).
+    static func runDirectory(resume: CheckpointManager.Resume, _ comm: Communicator) -> String {
+        var bytes: [UInt8] = []
+        if comm.isRoot { bytes = Array(chooseRunDirectory(resume: resume).utf8) }
+        comm.broadcast(&bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func chooseRunDirectory(resume: CheckpointManager.Resume) -> String {
+        switch resume {
+        case .none: break
+        case .auto:
+            if let unfinished = unfinishedRuns().first { return unfinished }
+        case .path(let file):
+            let folder = ((file as NSString).standardizingPath as NSString).deletingLastPathComponent
+            if (folder as NSString).lastPathComponent == "checkpoints" {
+                return (folder as NSString).deletingLastPathComponent
+            }
+        }
         let f = DateFormatter()
         f.dateFormat = "yyyyMMdd-HHmmss"
         f.timeZone = TimeZone(identifier: "UTC")
-        return "runs/default/run-\(f.string(from: Date()))"
+        return "\(runsDirectory)/run-\(f.string(from: Date()))"
+    }
+
+    /// Built-in run folders with at least one checkpoint and no final evaluation, newest first.
+    static func unfinishedRuns() -> [String] {
+        let fm = FileManager.default
+        let names = (try? fm.contentsOfDirectory(atPath: runsDirectory)) ?? []
+        return names.filter { $0.hasPrefix("run-") }.sorted(by: >).map { "\(runsDirectory)/\($0)" }.filter {
+            !Checkpoint.list(in: "\($0)/checkpoints").isEmpty && !fm.fileExists(atPath: "\($0)/eval/final.json")
+        }
     }
 }

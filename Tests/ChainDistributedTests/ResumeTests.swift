@@ -196,7 +196,8 @@ final class ResumeTests: XCTestCase {
     }
 
     /// `chain-train` with no dataset generates the built-in synthetic set (in its working
-    /// folder) and trains CHAIN on it; one epoch here instead of six.
+    /// folder) and trains CHAIN on it; one epoch here instead of six. Then the same run
+    /// stopped and resumed as its message says.
     func testNoArgumentRunTrainsCHAINOnSyntheticData() throws {
         let (status, output) = try TestTools.run(
             Self.tool("chain-train"), ["--epochs", "1"], directory: folder, timeout: 600)
@@ -231,6 +232,24 @@ final class ResumeTests: XCTestCase {
         }
         let report = try String(contentsOfFile: run + "/report.md", encoding: .utf8)
         XCTAssertTrue(report.contains("![PR curve](plots/pr_curve.svg)") && report.contains("| 64 | "), report)
+
+        // Stopped, the built-in run says how to resume; the command it prints continues that
+        // run in its own folder (not the finished one above, not a new one) and ends
+        // bit-identical to the uninterrupted run.
+        let (s1, stopped) = try TestTools.run(
+            Self.tool("chain-train"), ["--epochs", "1", "--stop-after", "3"], directory: folder, timeout: 600)
+        XCTAssertEqual(s1, CheckpointManager.preemptedExitCode, stopped)
+        XCTAssertTrue(stopped.contains("resume with --resume auto"), stopped)
+        let (s2, resumed) = try TestTools.run(
+            Self.tool("chain-train"), ["--epochs", "1", "--resume", "auto"], directory: folder, timeout: 600)
+        XCTAssertEqual(s2, 0, resumed)
+        XCTAssertTrue(resumed.contains("resumed from step 3"), resumed)
+        XCTAssertNotNil(checksum(output))
+        XCTAssertEqual(checksum(resumed), checksum(output), "the resumed built-in run ends bit-identical")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: folder + "/runs/default").filter {
+            $0.hasPrefix("run-")
+        }
+        XCTAssertEqual(folders.count, 2, "the resumed run continued its own folder: \(folders)")
     }
 
     /// The sbatch script's trap: SIGUSR1 to the batch shell reaches every rank through
