@@ -69,14 +69,7 @@ public struct HashLayer: Sendable {
         precondition((input != nil) == (shortcut != nil), "the hash layer's shortcut needs the input features")
         linear.forward(x, a.projected.pointer, rows: rows, params)
         if let shortcut, let input {
-            let p = a.projected.pointer
-            if let bias = shortcut.bias {
-                let c = params.value(bias)
-                for r in 0..<rows { VectorMath.add(c, into: p + r * bits, count: bits) }
-            }
-            BLAS.gemm(
-                transposeB: true, m: rows, n: bits, k: shortcut.inputSize, a: input, lda: shortcut.inputSize,
-                b: params.value(shortcut.weight), ldb: shortcut.inputSize, beta: 1, c: p, ldc: bits)
+            shortcut.forward(input, a.projected.pointer, rows: rows, params, accumulate: true)
         }
         norm.forward(a.projected.pointer, a.normalized.pointer, stats: a.stats.pointer, rows: rows, params)
         let h = a.normalized.pointer

@@ -27,19 +27,25 @@ public struct Linear: Sendable {
                 decays: false) : nil
     }
 
-    /// y[rows, out] = x[rows, in] · Wᵀ + b.
+    /// y[rows, out] = x[rows, in] · Wᵀ + b, or y += x · Wᵀ + b with `accumulate`.
     public func forward(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
-        _ params: ParameterStore
+        _ params: ParameterStore, accumulate: Bool = false
     ) {
         if let bias {
             let b = params.value(bias)
-            for r in 0..<rows { (y + r * outputSize).update(from: b, count: outputSize) }
+            for r in 0..<rows {
+                if accumulate {
+                    VectorMath.add(b, into: y + r * outputSize, count: outputSize)
+                } else {
+                    (y + r * outputSize).update(from: b, count: outputSize)
+                }
+            }
         }
         BLAS.gemm(
             transposeB: true, m: rows, n: outputSize, k: inputSize,
             a: x, lda: inputSize, b: params.value(weight), ldb: inputSize,
-            beta: bias == nil ? 0 : 1, c: y, ldc: outputSize)
+            beta: bias == nil && !accumulate ? 0 : 1, c: y, ldc: outputSize)
     }
 
     /// Accumulates dW += dyᵀ·x and db += Σ_rows dy; writes dx = dy·W (or adds it when
