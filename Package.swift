@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "chain-eval", targets: ["ChainEvalTool"]),
         .executable(name: "chain-encode", targets: ["ChainEncodeTool"]),
         .executable(name: "chain-search", targets: ["ChainSearchTool"]),
+        .executable(name: "chain-extract", targets: ["ChainExtractTool"]),
         .library(name: "ChainNN", targets: ["ChainNN"]),
     ],
     dependencies: [
@@ -35,9 +36,20 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "COpenCV", pkgConfig: "opencv4",
+            providers: [.apt(["libopencv-dev"])]),
+        .systemLibrary(
+            name: "CONNX", pkgConfig: "protobuf",
+            providers: [.apt(["libonnx-dev", "libprotobuf-dev"])]),
 
         // Engine. Each target lists every module it imports; none imports a module listed after it.
         .target(name: "CKernels"),
+        // C++ over OpenCV (decoding, frame transforms, ONNX CNNs) behind a C interface.
+        .target(
+            name: "CVision", dependencies: ["COpenCV", "CONNX"],
+            cxxSettings: [.define("ONNX_ML", to: "1"), .define("ONNX_NAMESPACE", to: "onnx")],
+            linkerSettings: [.linkedLibrary("onnx_proto")]),
         .target(name: "ChainNumerics", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "ChainNN", dependencies: ["ChainNumerics", "CKernels"]),
         .target(name: "ChainModel", dependencies: ["ChainNN", "ChainNumerics"]),
@@ -51,6 +63,12 @@ let package = Package(
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "CKernels"]),
         .target(name: "ChainReport", dependencies: ["ChainEvaluation"]),
+        .target(
+            name: "ChainExtraction",
+            dependencies: [
+                "CVision", "ChainData", "ChainStorage", "ChainNumerics", "ChainDistributed", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .target(name: "ChainToy", dependencies: ["ChainNN", "ChainNumerics", "ChainDistributed"]),
         .target(
             name: "ChainTraining",
@@ -105,6 +123,12 @@ let package = Package(
                 "ChainDistributed", "ChainTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Sources/chain-bench"),
+        .executableTarget(
+            name: "ChainExtractTool",
+            dependencies: [
+                "ChainCLI", "ChainExtraction", "ChainDistributed", "ChainTraining", "CVision",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-extract"),
         // Scenarios the test suite runs under `mpirun -np N` (not installed for users).
         .executableTarget(
             name: "chain-testkit",
@@ -122,6 +146,12 @@ let package = Package(
             exclude: ["Fixtures/make_affinity_propagation_fixtures.py"],
             resources: [.copy("Fixtures/affinity_propagation.json")]),
         .testTarget(name: "ChainStorageTests", dependencies: ["ChainStorage"]),
+        .testTarget(
+            name: "ChainExtractionTests",
+            dependencies: [
+                "ChainExtraction", "CVision", "ChainData", "ChainStorage", "ChainTestSupport", "ChainExtractTool",
+            ],
+            exclude: ["Fixtures/make_tiny_cnn.py"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ChainEvaluationTests",
             dependencies: [
@@ -151,5 +181,6 @@ let package = Package(
                 "ChainDataTool",
                 "ChainEvalTool", "ChainEncodeTool", "ChainSearchTool",
             ]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -93,6 +93,7 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Creates a dataset of `shape` and element type. `chunkShape` enables chunking (needed
     /// for compression); `compressionLevel` (0–9) adds the deflate filter with byte shuffle.
+    /// No timestamps are stored, so the same writes give a byte-identical file.
     public func createDataset(
         _ name: String, shape: [Int], type: HDF5ElementType,
         chunkShape: [Int]? = nil, compressionLevel: Int? = nil
@@ -106,6 +107,7 @@ public final class HDF5File: @unchecked Sendable {
             defer { H5Tclose(fileType) }
             let dcpl = H5Pcreate(chain_h5p_dataset_create())
             defer { H5Pclose(dcpl) }
+            H5Pset_obj_track_times(dcpl, false)
             if let chunkShape {
                 let chunks = zip(chunkShape, shape).map { hsize_t(max(1, min($0, $1))) }
                 H5Pset_chunk(dcpl, Int32(chunks.count), chunks)

@@ -1,5 +1,3 @@
-import ChainDistributed
-
 extension Communicator {
     /// Runs `body` on rank 0 only and broadcasts whether it threw: every rank returns, or
     /// every rank throws (rank 0 its error, the others a `RemoteRankError` with its message),
