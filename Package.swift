@@ -120,7 +120,7 @@ let package = Package(
             name: "ChainBenchTool",
             dependencies: [
                 "ChainCLI", "ChainNN", "ChainNumerics", "ChainModel", "ChainData", "ChainEvaluation",
-                "ChainDistributed", "ChainTraining",
+                "ChainDistributed", "ChainTraining", "ChainExtraction", "CVision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Sources/chain-bench"),
         .executableTarget(

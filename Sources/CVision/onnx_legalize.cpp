@@ -6,6 +6,10 @@
 // 2. ReduceMean over axes 2 and 3 of NCHW with keepdims = 0 (x.mean(3).mean(2) or
 //    x.mean((2, 3)), a common global pool): OpenCV 4.6 returns NaN. It becomes
 //    GlobalAveragePool + Flatten(axis = 1), the same values.
+// 3. Identity nodes (PyTorch's exporter puts them on shared or folded weights): OpenCV 4.6
+//    fails on an Identity of an initializer ("inputs.size() in getMemoryShapes"). Readers of
+//    an Identity's output read its input instead, and the node goes (unless its output is a
+//    graph output).
 // Anything else passes through untouched; OpenCV's own errors name what it cannot read.
 #include <onnx/onnx_pb.h>
 
@@ -117,6 +121,34 @@ bool reduce_mean_of(
     return true;
 }
 
+/// Bypasses Identity nodes (see 3. above); returns how many were removed.
+int remove_identities(onnx::GraphProto &graph) {
+    std::set<std::string> graph_outputs;
+    for (const auto &output : graph.output()) graph_outputs.insert(output.name());
+    std::map<std::string, std::string> alias;  // Identity output → its (resolved) input
+    for (const auto &node : graph.node()) {
+        if (node.op_type() != "Identity" || node.input_size() != 1 || node.output_size() != 1) continue;
+        if (graph_outputs.count(node.output(0))) continue;
+        std::string source = node.input(0);
+        while (alias.count(source)) source = alias[source];
+        alias[node.output(0)] = source;
+    }
+    if (alias.empty()) return 0;
+    std::vector<NodeProto> kept;
+    for (const auto &node : graph.node()) {
+        if (node.op_type() == "Identity" && node.output_size() == 1 && alias.count(node.output(0))) continue;
+        NodeProto copy = node;
+        for (int i = 0; i < copy.input_size(); i++) {
+            auto found = alias.find(copy.input(i));
+            if (found != alias.end()) copy.set_input(i, found->second);
+        }
+        kept.push_back(copy);
+    }
+    graph.clear_node();
+    for (auto &node : kept) *graph.add_node() = node;
+    return static_cast<int>(alias.size());
+}
+
 NodeProto global_pool(const std::string &input, const std::string &output, const std::string &name) {
     NodeProto pool;
     pool.set_op_type("GlobalAveragePool");
@@ -147,6 +179,7 @@ std::string chain_vision::legalize_onnx_for_opencv(const std::string &model_byte
     auto constants = constants_of(*graph);
     int changed = 0;
     for (auto &node : *graph->mutable_node()) changed += rewrite_clip(node, constants) ? 1 : 0;
+    changed += remove_identities(*graph);
 
     // How many nodes read each value (a pooled pair must be the only reader of its middle).
     std::map<std::string, int> readers;

@@ -1,5 +1,6 @@
 import CVision
 import ChainDistributed
+import ChainNumerics
 import Foundation
 
 /// One chain-extract run on every rank: rank r extracts rows r, r + W, r + 2W, … (W ranks)
@@ -114,6 +115,10 @@ public struct ExtractionJob {
             try encoder.encode(settings).write(to: URL(fileURLWithPath: output.manifest))
         }
         try files.createDirectory(atPath: output.partsFolder, withIntermediateDirectories: true)
+        // Temporaries of a killed run (its ranks have exited: this runs before any rank starts).
+        for name in try files.contentsOfDirectory(atPath: output.partsFolder) where name.contains(".tmp-") {
+            try? files.removeItem(atPath: (output.partsFolder as NSString).appendingPathComponent(name))
+        }
     }
 
     /// Whether a part file for `row` exists and was made from the file as it is now.
@@ -121,8 +126,4 @@ public struct ExtractionJob {
         guard let part = try? VideoFeatures.readPart(from: output.part(row: row), values: false) else { return false }
         return part.row == row && part.source == ClipFeatureExtractor.source(of: videos.entries[row].path)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -1,3 +1,4 @@
+import ChainNumerics
 import Foundation
 
 /// Rank 0's progress over its own share of the rows (the ranks' shares are equal to within a

@@ -66,9 +66,9 @@ typedef struct chain_network chain_network;
 
 /// Reads an ONNX model. Before OpenCV's importer sees it, the graph is rewritten where
 /// OpenCV 4.6 would misread it (see onnx_legalize.cpp): Clip's min/max inputs become
-/// attributes (ReLU6 in opset ≥ 11), and a mean over the two spatial axes that drops them
-/// becomes GlobalAveragePool + Flatten. `rewrites` (may be NULL) receives how many nodes
-/// changed.
+/// attributes (ReLU6 in opset ≥ 11), a mean over the two spatial axes that drops them
+/// becomes GlobalAveragePool + Flatten, and Identity nodes are bypassed. `rewrites` (may be
+/// NULL) receives how many nodes changed.
 int chain_network_load(
     const char *onnx_path, chain_network **network, int *rewrites, char *error, size_t error_size);
 void chain_network_free(chain_network *network);

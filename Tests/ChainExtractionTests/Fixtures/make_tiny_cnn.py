@@ -3,7 +3,8 @@
     python3 make_tiny_cnn.py      # needs: pip install onnx numpy
 
 tiny_cnn.onnx: Conv(3→4, 3×3, stride 2) → Clip(0, 6) with Constant bounds (PyTorch's ReLU6
-at opset 17) → Conv(4→6, 3×3) → Clip(max 6 from an initializer, no min) → x.mean(3).mean(2):
+at opset 17) → Conv(4→6, 3×3, its weight through an Identity, as PyTorch's exporter writes
+shared weights) → Clip(max 6 from an initializer, no min) → x.mean(3).mean(2):
 exactly the node forms OpenCV 4.6 misreads and CVision rewrites. tiny_cnn_pool23.onnx ends in
 x.mean((2, 3)) instead. tiny_cnn_spatial.onnx stops before the pooling (output N × 6 × h × w:
 not one row per image). tiny_cnn_expected.json: a fixed input and the numpy forward pass.
@@ -47,7 +48,8 @@ def model(tail, outputs, name):
         helper.make_node("Constant", [], ["lo"], value=numpy_helper.from_array(np.array(0, np.float32))),
         helper.make_node("Constant", [], ["hi"], value=numpy_helper.from_array(np.array(6, np.float32))),
         helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"]),
-        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Identity", ["w2"], ["w2_alias"]),
+        helper.make_node("Conv", ["r1", "w2_alias", "b2"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
         helper.make_node("Clip", ["c2", "", "six"], ["r2"]),
     ] + tail
     graph = helper.make_graph(
