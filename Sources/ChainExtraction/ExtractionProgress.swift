@@ -49,7 +49,7 @@ public final class ExtractionProgress {
         let eta = rate > 0 ? Double(total - done) / rate : 0
         var line =
             "chain-extract: \(done)/\(total) videos\(scope), "
-            + String(format: "%.2f videos/s, %.0f frames/s", rate, Double(frames) / elapsed)
+            + String(format: "%.2f videos/s, %.1f frames/s", rate, Double(frames) / elapsed)
         line += final ? String(format: ", %.0f s", elapsed) : ", ETA \(Self.clockText(eta))"
         if unusable > 0 { line += ", \(unusable) unusable" }
         write(terminal ? "\r\u{1B}[K" + line + (final ? "\n" : "") : line + "\n")

@@ -102,7 +102,11 @@ final class ChainExtractToolTests: XCTestCase {
         let (s3, l3) = try extract(["--dtype", "float16"] + common + ["--out", parent + "/stopped"])
         XCTAssertNotEqual(s3, 0, "other settings do not mix with the stopped run's rows")
         XCTAssertTrue(l3.contains("--dtype"), l3)
+        // A kill in the middle of a row leaves a temporary part; the rerun removes it.
+        let stale = parent + "/stopped/.r.work/rows/00000004.part.tmp-99999"
+        try Data("half a part".utf8).write(to: URL(fileURLWithPath: stale))
         let (s4, l4) = try extract(common + ["--out", parent + "/stopped"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
         XCTAssertEqual(s4, 0, l4)
         XCTAssertTrue(l4.contains("resuming: 2 of 6"), l4)
 
@@ -158,5 +162,22 @@ final class ChainExtractToolTests: XCTestCase {
             XCTAssertTrue(log.contains(message), "\(arguments): \(log)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: parent + "/out/n_feats.h5"))
+    }
+
+    func testFloat16FilesHoldTheFloat32FeaturesRounded() throws {
+        let root = try classFolders("float16")
+        let parent = (root as NSString).deletingLastPathComponent
+        for dtype in ["float32", "float16"] {
+            let (status, log) = try extract(
+                ["--videos", root, "--out", parent + "/" + dtype, "--name", "h", "--dtype", dtype, "--aug-copies", "1"])
+            XCTAssertEqual(status, 0, log)
+        }
+        for file in ["h_feats.h5", "h_feats_aug.h5"] {
+            let full = try HDF5File(path: parent + "/float32/" + file).dataset("feats")
+            let half = try HDF5File(path: parent + "/float16/" + file).dataset("feats")
+            XCTAssertEqual(half.elementType, .float16)
+            XCTAssertEqual(half.shape, full.shape)
+            for (a, b) in zip(try full.readFloats(), try half.readFloats()) { XCTAssertEqual(Float(Float16(a)), b) }
+        }
     }
 }

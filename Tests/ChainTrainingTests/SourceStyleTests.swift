@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// The repository's source style that a reviewer would otherwise check by eye: lines of at
-/// most 120 characters in every Swift, C and header file (`launch/format` applies the
+/// most 120 characters in every Swift, C, C++ and header file (`launch/format` applies the
 /// project's swift-format configuration, which keeps them there).
 final class SourceStyleTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -13,7 +13,7 @@ final class SourceStyleTests: XCTestCase {
         for folder in ["Sources", "Tests"] {
             let base = Self.root.appendingPathComponent(folder)
             let walker = try XCTUnwrap(FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil))
-            for case let url as URL in walker where ["swift", "c", "h"].contains(url.pathExtension) {
+            for case let url as URL in walker where ["swift", "c", "cpp", "h"].contains(url.pathExtension) {
                 files.append(url)
             }
         }
