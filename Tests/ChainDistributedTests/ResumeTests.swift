@@ -259,7 +259,10 @@ final class ResumeTests: XCTestCase {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
             .standardizedFileURL
         let script = repository.appendingPathComponent("launch/slurm/chain-train.sbatch").path
-        for file in ["launch/slurm/chain-train.sbatch", "launch/slurm/chain-train-srun.sbatch", "launch/mpirun-local"] {
+        for file in [
+            "launch/slurm/chain-train.sbatch", "launch/slurm/chain-train-srun.sbatch", "launch/slurm/chain-extract.sbatch",
+            "launch/mpirun-local",
+        ] {
             let syntax = try run("/bin/bash", ["-n", repository.appendingPathComponent(file).path])
             XCTAssertEqual(syntax.0, 0, "\(file): \(syntax.1)")
         }
