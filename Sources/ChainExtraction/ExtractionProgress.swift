@@ -1,3 +1,4 @@
+import ChainDistributed
 import ChainNumerics
 import Foundation
 
@@ -14,7 +15,7 @@ public final class ExtractionProgress {
     private var scope = ""
 
     public init(
-        terminal: Bool = isatty(STDERR_FILENO) != 0, interval: Double = 10,
+        terminal: Bool = TerminalOutput.isLive(STDERR_FILENO), interval: Double = 10,
         write: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
     ) {
         self.terminal = terminal

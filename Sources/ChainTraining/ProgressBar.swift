@@ -1,9 +1,10 @@
+import ChainDistributed
 import ChainNumerics
 import Foundation
 
 /// Rank 0's progress display: a live bar on a terminal (epoch, step/total, loss, videos/s,
-/// ETA), rewritten in place; when output is not a terminal (batch jobs, pipes), nothing —
-/// the per-epoch lines are the log.
+/// ETA), rewritten in place; when output is not a terminal a person watches (batch jobs,
+/// pipes: `TerminalOutput`), nothing — the per-epoch lines are the log.
 public final class ProgressBar {
     let total: Int, epochs: Int, stepsPerEpoch: Int, batch: Int
     let live: Bool
@@ -14,7 +15,7 @@ public final class ProgressBar {
     public init(total: Int, first: Int, epochs: Int, stepsPerEpoch: Int, batch: Int, enabled: Bool) {
         self.total = total; self.first = first; self.epochs = epochs; self.stepsPerEpoch = stepsPerEpoch;
         self.batch = batch
-        live = enabled && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        live = enabled && TerminalOutput.isLive(STDOUT_FILENO)
     }
 
     public func step(_ done: Int, epoch: Int, loss: Double) {
