@@ -260,8 +260,8 @@ final class ResumeTests: XCTestCase {
             .standardizedFileURL
         let script = repository.appendingPathComponent("launch/slurm/chain-train.sbatch").path
         for file in [
-            "launch/slurm/chain-train.sbatch", "launch/slurm/chain-train-srun.sbatch", "launch/slurm/chain-extract.sbatch",
-            "launch/mpirun-local",
+            "launch/slurm/chain-train.sbatch", "launch/slurm/chain-train-srun.sbatch",
+            "launch/slurm/chain-extract.sbatch", "launch/slurm/local-cluster", "launch/mpirun-local",
         ] {
             let syntax = try run("/bin/bash", ["-n", repository.appendingPathComponent(file).path])
             XCTAssertEqual(syntax.0, 0, "\(file): \(syntax.1)")

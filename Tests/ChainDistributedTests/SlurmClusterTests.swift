@@ -105,6 +105,17 @@ final class SlurmClusterTests: XCTestCase {
         (try? String(contentsOfFile: "\(folder)/job-\(job).log", encoding: .utf8)) ?? ""
     }
 
+    /// The job's log, its `scontrol` record and the daemons' last log lines, for a failure message.
+    func diagnostics(_ job: String) -> String {
+        let record = ((try? slurm("scontrol", ["show", "job", job]))?.1) ?? "?"
+        func tail(_ file: String) -> String {
+            let text = (try? String(contentsOfFile: cluster! + "/log/" + file, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").suffix(15).joined(separator: "\n")
+        }
+        return log(job) + "\n--- scontrol show job\n" + record + "\n--- slurmctld.log\n" + tail("slurmctld.log")
+            + "\n--- slurmd.log\n" + tail("slurmd.log")
+    }
+
     func submit(_ script: String, _ arguments: [String], tasks: Int = 2) throws -> String {
         let (status, output) = try slurm(
             "sbatch",
@@ -139,13 +150,13 @@ final class SlurmClusterTests: XCTestCase {
     func preemptAndResume(_ script: String, signal: [String], epochs: Int) throws -> String {
         let job = try submit(
             Self.repository + "/" + script, [folder + "/data/s.yaml"] + training("job", epochs: epochs))
-        XCTAssertTrue(waitUntil(120) { log(job).contains("  epoch   2/\(epochs)") }, log(job))
+        XCTAssertTrue(waitUntil(120) { log(job).contains("  epoch   2/\(epochs)") }, diagnostics(job))
         XCTAssertFalse(log(job).contains("█"), "a batch log gets plain lines, not the live bar")
         let (status, output) = try slurm("scancel", signal + [job])
         XCTAssertEqual(status, 0, output)
         // The ranks checkpoint and exit 75; the script requeues the job.
-        XCTAssertTrue(try waitUntil(60) { try fields(job)["Restarts"] == "1" }, log(job))
-        XCTAssertTrue(log(job).contains("checkpoint written (exit 75): requeueing job \(job)"), log(job))
+        XCTAssertTrue(try waitUntil(60) { try fields(job)["Restarts"] == "1" }, diagnostics(job))
+        XCTAssertTrue(log(job).contains("checkpoint written (exit 75): requeueing job \(job)"), diagnostics(job))
         // SLURM holds a requeued job for a while (BeginTime); release it now, once the first
         // run's step has ended: its PMIx socket (spool/stepd.slurm.pmix.JOB.0) would otherwise
         // still be bound when the rerun's step 0 wants the same path.
@@ -156,8 +167,13 @@ final class SlurmClusterTests: XCTestCase {
                     $0.contains("pmix.\(job).")
                 }
             }, "the first run's step did not end")
-        _ = try slurm("scontrol", ["update", "jobid=\(job)", "StartTime=now"])
-        XCTAssertTrue(try waitUntil(180) { try fields(job)["JobState"] == "COMPLETED" }, log(job))
+        // The update only takes once the job is PENDING again (not while it is still completing).
+        XCTAssertTrue(
+            try waitUntil(240) {
+                let state = try fields(job)["JobState"]
+                if state == "PENDING" { _ = try slurm("scontrol", ["update", "jobid=\(job)", "StartTime=now"]) }
+                return state == "COMPLETED"
+            }, diagnostics(job))
         let text = log(job)
         XCTAssertTrue(text.contains("restart 1"), text)
         XCTAssertTrue(text.contains("resumed from step"), text)
