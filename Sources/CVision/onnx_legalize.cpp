@@ -24,33 +24,31 @@ namespace {
 using onnx::NodeProto;
 using onnx::TensorProto;
 
+/// Appends a tensor's values of element type T: from its raw little-endian bytes, or from its
+/// typed field (`float_data`, `int64_data`).
+template <typename T, typename Field>
+void append_values(const TensorProto &tensor, const Field &typed, std::vector<double> &values) {
+    const std::string &raw = tensor.raw_data();
+    if (raw.empty()) {
+        for (T v : typed) values.push_back(static_cast<double>(v));
+        return;
+    }
+    for (size_t i = 0; i + sizeof(T) <= raw.size(); i += sizeof(T)) {
+        T v;
+        std::memcpy(&v, raw.data() + i, sizeof(T));
+        values.push_back(static_cast<double>(v));
+    }
+}
+
 /// The values of a constant tensor, as doubles (float and int64 tensors only).
 bool tensor_values(const TensorProto &tensor, std::vector<double> &values) {
     values.clear();
     if (tensor.data_type() == TensorProto::FLOAT) {
-        if (!tensor.raw_data().empty()) {
-            const std::string &raw = tensor.raw_data();
-            for (size_t i = 0; i + 4 <= raw.size(); i += 4) {
-                float v;
-                std::memcpy(&v, raw.data() + i, 4);
-                values.push_back(v);
-            }
-        } else {
-            for (float v : tensor.float_data()) values.push_back(v);
-        }
+        append_values<float>(tensor, tensor.float_data(), values);
         return true;
     }
     if (tensor.data_type() == TensorProto::INT64) {
-        if (!tensor.raw_data().empty()) {
-            const std::string &raw = tensor.raw_data();
-            for (size_t i = 0; i + 8 <= raw.size(); i += 8) {
-                int64_t v;
-                std::memcpy(&v, raw.data() + i, 8);
-                values.push_back(static_cast<double>(v));
-            }
-        } else {
-            for (int64_t v : tensor.int64_data()) values.push_back(static_cast<double>(v));
-        }
+        append_values<int64_t>(tensor, tensor.int64_data(), values);
         return true;
     }
     return false;
