@@ -262,6 +262,7 @@ final class ResumeTests: XCTestCase {
         for file in [
             "launch/slurm/chain-train.sbatch", "launch/slurm/chain-train-srun.sbatch",
             "launch/slurm/chain-extract.sbatch", "launch/slurm/local-cluster", "launch/mpirun-local",
+            "launch/netns-hosts",
         ] {
             let syntax = try run("/bin/bash", ["-n", repository.appendingPathComponent(file).path])
             XCTAssertEqual(syntax.0, 0, "\(file): \(syntax.1)")
