@@ -96,10 +96,11 @@ public struct MultiHeadAttention: Sendable {
         // K are not zero and are untouched.
         let inner = core.innerSize
         let keyBiasGradient = params.gradient(inProjection.bias!) + inner
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: inner) { saved in
-            _ = saved.initialize(fromContentsOf: UnsafeBufferPointer(start: keyBiasGradient, count: inner))
-            inProjection.backward(x, a.dQKV.pointer, dx, rows: rows, params, accumulateInput: accumulateInput)
-            keyBiasGradient.update(from: saved.baseAddress!, count: inner)
-        }
+        // (A plain array: with `withUnsafeTemporaryAllocation`, widths over 256 — whose buffer
+        // no longer fits its 1 KiB stack path — crashed here in release builds, reading `rows`
+        // as garbage; ResumeTests.testStopSignalsDuringACheckpointWrite trains width 512.)
+        let saved = Array(UnsafeBufferPointer(start: keyBiasGradient, count: inner))
+        inProjection.backward(x, a.dQKV.pointer, dx, rows: rows, params, accumulateInput: accumulateInput)
+        keyBiasGradient.update(from: saved, count: inner)
     }
 }

@@ -129,6 +129,31 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// heads·headSize = 264: more than 256 floats of key-bias gradient to set aside in
+    /// backward (a release-build crash before; see MultiHeadAttention.backward).
+    func testWideAttentionGradients() {
+        var layout = ParameterLayout()
+        let attn = MultiHeadAttention("attn", modelSize: 16, heads: 2, headSize: 132, layout: &layout)
+        let store = ParameterStore(layout: layout)
+        store.initialize(Philox(seed: 20))
+        let batch = 2, t = 3, rows = batch * t
+        let acts = MultiHeadAttention.Activations(attn, maxBatch: batch, seqLen: t)
+        let x = TestData.tensor([rows, 16], seed: 21), y = Tensor(shape: [rows, 16]), dx = Tensor(shape: [rows, 16])
+        let w = TestData.gaussian(rows * 16, seed: 22)
+        func loss() -> Double {
+            var random = SequenceRandom(seed: 23, stream: 0, sequences: batch)
+            attn.forward(x.pointer, y.pointer, batch: batch, keyPadding: nil, acts, store, random: &random, training: true)
+            return TestData.weightedSum(y.pointer, w)
+        }
+        _ = loss()
+        store.zeroGradients()
+        w.withUnsafeBufferPointer { attn.backward(x.pointer, $0.baseAddress!, dx.pointer, batch: batch, acts, store) }
+        let p = checker.checkParameters(store, perParameter: 10, loss: loss)
+        XCTAssertTrue(p.passed, "\(p)")
+        let i = checker.checkInput("x", values: x.pointer, count: x.count, analytic: dx.toArray(), loss: loss)
+        XCTAssertTrue(i.passed, "\(i)")
+    }
+
     func testKeyPaddingMaskHidesKeys() {
         var layout = ParameterLayout()
         let attn = MultiHeadAttention("attn", modelSize: 8, heads: 2, headSize: 4, layout: &layout)
