@@ -20,11 +20,14 @@ public enum ReductionOp: Sendable {
 /// Like Horovod's, it knows nothing about models: callers pass the flat parameter or
 /// gradient buffer. A plain process (no mpirun) is a valid world of size 1, in which every
 /// collective is a local copy. MPI errors are fatal for the whole job (MPI's default), so a
-/// failing rank never leaves the others hanging in a collective.
+/// failing rank never leaves the others hanging in a collective; a lost link, which MPI
+/// would wait on for many minutes, is bounded by an optional `CollectiveWatchdog`.
 public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
     let comm: MPI_Comm
+    /// Bounds how long any one collective may wait (nil: unbounded). Set once, before training.
+    public var watchdog: CollectiveWatchdog?
 
     private nonisolated(unsafe) static var shared: Communicator?
     private static let initLock = NSLock()
@@ -70,13 +73,19 @@ public final class Communicator: @unchecked Sendable {
     /// In-place element-wise reduction across all ranks.
     public func allReduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ op: ReductionOp = .sum) {
         guard size > 1, buffer.count > 0 else { return }
-        MPI_Allreduce(chain_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), chain_mpi_float(), op.mpi, comm)
+        watched("MPI_Allreduce") {
+            MPI_Allreduce(
+                chain_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), chain_mpi_float(), op.mpi, comm)
+        }
     }
 
     /// In-place element-wise reduction of doubles.
     public func allReduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: ReductionOp = .sum) {
         guard size > 1, buffer.count > 0 else { return }
-        MPI_Allreduce(chain_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), chain_mpi_double(), op.mpi, comm)
+        watched("MPI_Allreduce") {
+            MPI_Allreduce(
+                chain_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), chain_mpi_double(), op.mpi, comm)
+        }
     }
 
     /// The reduction of one value over all ranks.
@@ -90,7 +99,9 @@ public final class Communicator: @unchecked Sendable {
     public func allReduce(_ value: Int, _ op: ReductionOp = .sum) -> Int {
         guard size > 1 else { return value }
         var v = Int64(value)
-        MPI_Allreduce(chain_mpi_in_place(), &v, 1, chain_mpi_int64(), op.mpi, comm)
+        watched("MPI_Allreduce") {
+            MPI_Allreduce(chain_mpi_in_place(), &v, 1, chain_mpi_int64(), op.mpi, comm)
+        }
         return Int(v)
     }
 
@@ -103,9 +114,11 @@ public final class Communicator: @unchecked Sendable {
         if size == 1 {
             if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return
         }
-        MPI_Allgather(
-            send.baseAddress, Int32(send.count), chain_mpi_float(),
-            receive.baseAddress, Int32(send.count), chain_mpi_float(), comm)
+        watched("MPI_Allgather") {
+            MPI_Allgather(
+                send.baseAddress, Int32(send.count), chain_mpi_float(),
+                receive.baseAddress, Int32(send.count), chain_mpi_float(), comm)
+        }
     }
 
     /// All-gather with per-rank lengths `counts` (identical on every rank).
@@ -120,9 +133,11 @@ public final class Communicator: @unchecked Sendable {
         var displacements = [Int32](repeating: 0, count: size)
         for r in 1..<size { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
         let c = counts.map { Int32($0) }
-        MPI_Allgatherv(
-            send.baseAddress, Int32(send.count), chain_mpi_float(),
-            receive.baseAddress, c, displacements, chain_mpi_float(), comm)
+        watched("MPI_Allgatherv") {
+            MPI_Allgatherv(
+                send.baseAddress, Int32(send.count), chain_mpi_float(),
+                receive.baseAddress, c, displacements, chain_mpi_float(), comm)
+        }
     }
 
     /// Personalised exchange (MPI_Alltoallv): block d of `send` (sendCounts[d] floats, blocks
@@ -146,9 +161,11 @@ public final class Communicator: @unchecked Sendable {
         }
         precondition(
             max(sendCounts.reduce(0, +), receiveCounts.reduce(0, +)) < Int(Int32.max), "allToAll: over 2³¹ floats")
-        MPI_Alltoallv(
-            send.baseAddress, sendCounts.map { Int32($0) }, offsets(sendCounts), chain_mpi_float(),
-            receive.baseAddress, receiveCounts.map { Int32($0) }, offsets(receiveCounts), chain_mpi_float(), comm)
+        watched("MPI_Alltoallv") {
+            MPI_Alltoallv(
+                send.baseAddress, sendCounts.map { Int32($0) }, offsets(sendCounts), chain_mpi_float(),
+                receive.baseAddress, receiveCounts.map { Int32($0) }, offsets(receiveCounts), chain_mpi_float(), comm)
+        }
     }
 
     /// Every rank's `value`, in rank order.
@@ -156,7 +173,9 @@ public final class Communicator: @unchecked Sendable {
         guard size > 1 else { return [value] }
         var mine = Int64(value)
         var all = [Int64](repeating: 0, count: size)
-        MPI_Allgather(&mine, 1, chain_mpi_int64(), &all, 1, chain_mpi_int64(), comm)
+        watched("MPI_Allgather") {
+            MPI_Allgather(&mine, 1, chain_mpi_int64(), &all, 1, chain_mpi_int64(), comm)
+        }
         return all.map { Int($0) }
     }
 
@@ -168,9 +187,11 @@ public final class Communicator: @unchecked Sendable {
         if size == 1 {
             if receive.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: receive.count) }; return
         }
-        MPI_Reduce_scatter_block(
-            send.baseAddress, receive.baseAddress, Int32(receive.count), chain_mpi_float(),
-            chain_mpi_op_sum(), comm)
+        watched("MPI_Reduce_scatter_block") {
+            MPI_Reduce_scatter_block(
+                send.baseAddress, receive.baseAddress, Int32(receive.count), chain_mpi_float(),
+                chain_mpi_op_sum(), comm)
+        }
     }
 
     // MARK: Broadcast and synchronisation
@@ -178,22 +199,53 @@ public final class Communicator: @unchecked Sendable {
     /// Copies `root`'s buffer to every rank.
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int = 0) {
         guard size > 1, buffer.count > 0 else { return }
-        MPI_Bcast(buffer.baseAddress, Int32(buffer.count), chain_mpi_float(), Int32(root), comm)
+        watched("MPI_Bcast") {
+            MPI_Bcast(buffer.baseAddress, Int32(buffer.count), chain_mpi_float(), Int32(root), comm)
+        }
     }
 
     /// Copies `root`'s bytes to every rank (other ranks' arrays are resized to match).
     public func broadcast(_ bytes: inout [UInt8], root: Int = 0) {
         guard size > 1 else { return }
         var n = Int64(bytes.count)
-        MPI_Bcast(&n, 1, chain_mpi_int64(), Int32(root), comm)
+        watched("MPI_Bcast") {
+            MPI_Bcast(&n, 1, chain_mpi_int64(), Int32(root), comm)
+        }
         if rank != root { bytes = [UInt8](repeating: 0, count: Int(n)) }
-        if n > 0 { MPI_Bcast(&bytes, Int32(n), chain_mpi_uint8(), Int32(root), comm) }
+        if n > 0 { watched("MPI_Bcast") { MPI_Bcast(&bytes, Int32(n), chain_mpi_uint8(), Int32(root), comm) } }
     }
 
     /// Waits until every rank has arrived.
     public func barrier() {
         guard size > 1 else { return }
-        MPI_Barrier(comm)
+        watched("MPI_Barrier") {
+            MPI_Barrier(comm)
+        }
+    }
+
+    /// Concatenates every rank's bytes (any lengths) in rank order, on every rank.
+    public func allGather(_ bytes: [UInt8]) -> [[UInt8]] {
+        guard size > 1 else { return [bytes] }
+        let counts = allGather(bytes.count)
+        var displacements = [Int32](repeating: 0, count: size)
+        for r in 1..<size { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
+        var all = [UInt8](repeating: 0, count: max(1, counts.reduce(0, +)))
+        var mine = bytes.isEmpty ? [0] : bytes
+        watched("MPI_Allgatherv") {
+            MPI_Allgatherv(
+                &mine, Int32(bytes.count), chain_mpi_uint8(), &all, counts.map { Int32($0) }, displacements,
+                chain_mpi_uint8(), comm)
+        }
+        return (0..<size).map { r in Array(all[Int(displacements[r])..<Int(displacements[r]) + counts[r]]) }
+    }
+
+    /// Runs one blocking collective under the watchdog, if there is one.
+    @inline(__always)
+    func watched<T>(_ operation: String, _ body: () -> T) -> T {
+        guard let watchdog else { return body() }
+        watchdog.arm(operation)
+        defer { watchdog.disarm() }
+        return body()
     }
 
     /// Ends the whole job (every rank) with `code`.

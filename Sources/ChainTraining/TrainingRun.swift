@@ -56,13 +56,21 @@ public final class TrainingRun {
     public var config: CHAINConfig { run.chainConfig(frames: dataset.frames, featureSize: dataset.featureSize) }
     var topK: [Int] { run.evaluation.topK }
 
+    /// Why ranks can disagree about a file: every rank reads the run config and the dataset's
+    /// files from the same path, which on several nodes means a filesystem they all share.
+    public static let sharedFilesNote =
+        "Every rank reads the run config and the dataset's files from the same path: on several nodes they "
+        + "must be on a filesystem that every node mounts at that path (docs/distributed.md, \"Several nodes\")"
+
     /// Trains and evaluates.
     @discardableResult
     public func start(_ comm: Communicator) throws -> Result {
         var options = run.trainerOptions
         options.threads = LaunchEnvironment().computeThreads(requested: options.threads, worldSize: comm.size)
         // Cheap checks on every rank (same files, so all ranks agree); values are checked as they are read.
-        let splits = try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
+        let splits = try comm.agree(partialNote: Self.sharedFilesNote) {
+            try DatasetValidator(config: dataset, worldSize: comm.size, scanValues: false).validate()
+        }
         if run.evaluation.validation > 0 { return try startValidationSplit(comm, options: options) }
         let data = try TrainingData(
             dataset: dataset, loading: run.training.loading, useCopies: run.views.augmentedCopies,

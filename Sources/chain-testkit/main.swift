@@ -284,6 +284,41 @@ func dataSources(_ comm: Communicator) {
     }
 }
 
+/// `Communicator.agree`: the odd ranks fail; every rank gets the same `RankFailures`, naming
+/// exactly those ranks and their hosts; then a step where none fails returns every rank's value.
+func agreement(_ comm: Communicator) {
+    struct Odd: Error, CustomStringConvertible { let rank: Int; var description: String { "rank \(rank) is odd" } }
+    do {
+        _ = try comm.agree(partialNote: "a note") { if comm.rank % 2 == 1 { throw Odd(rank: comm.rank) } }
+        check(comm, comm.size == 1, "agree returned although the odd ranks failed")
+    } catch let failures as RankFailures {
+        let odd = Array(stride(from: 1, to: comm.size, by: 2))
+        check(comm, failures.failures.map(\.rank) == odd, "failed ranks \(failures.failures.map(\.rank)) != \(odd)")
+        check(comm, failures.failures.allSatisfy { $0.host == HostName.current }, "hosts \(failures.failures)")
+        check(comm, failures.failures.allSatisfy { $0.message == "rank \($0.rank) is odd" }, "\(failures)")
+        check(comm, failures.description.contains("a note"), "the partial note is missing: \(failures)")
+    } catch {
+        fail(comm, "agree threw \(error) instead of RankFailures")
+    }
+    do {
+        let value = try comm.agree { comm.rank * 10 }
+        check(comm, value == comm.rank * 10, "agree returned \(value)")
+    } catch {
+        fail(comm, "agree threw \(error) with no failure")
+    }
+}
+
+/// `CollectiveWatchdog`: the last rank arrives at a barrier 5 s late, the others' limit is
+/// 1 s, so they exit with status 69 and a line naming the collective (the test checks).
+func watchdog(_ comm: Communicator) {
+    comm.watchdog = CollectiveWatchdog(limit: .seconds(1)) { [rank = comm.rank] operation, waited in
+        "chain-testkit (rank \(rank)): \(operation) has waited \(waited.components.seconds) s"
+    }
+    if comm.rank == comm.size - 1 { sleep(5) }
+    comm.barrier()
+    fail(comm, "the barrier completed: the watchdog did not end the waiting ranks")
+}
+
 let comm = Communicator.world()
 let scenario = CommandLine.arguments.dropFirst().first ?? "collectives"
 switch scenario {
@@ -292,6 +327,8 @@ case "toy-equivalence": toyEquivalence(comm)
 case "chain-equivalence": chainEquivalence(comm, mode: .chain)
 case "conmh-equivalence": chainEquivalence(comm, mode: .conmh)
 case "data-sources": dataSources(comm)
+case "agreement": agreement(comm)
+case "watchdog": watchdog(comm)
 case "rank": print("rank \(comm.rank) of \(comm.size)")
 default: fail(comm, "unknown scenario \(scenario)")
 }

@@ -30,7 +30,9 @@ enum DefaultRun {
                 try SyntheticVideos(o).write(to: dataDirectory)
             }
         }
-        return try DatasetConfig.load(path: path, environment: [:])
+        return try comm.agree(partialNote: TrainingRun.sharedFilesNote) {
+            try DatasetConfig.load(path: path, environment: [:])
+        }
     }
 
     static let runsDirectory = "runs/default"

@@ -39,6 +39,22 @@ final class MPITests: XCTestCase {
     func testConMHStepMatchesSingleProcessOnTwoRanks() throws { try mpi(2, "conmh-equivalence") }
     func testConMHStepMatchesSingleProcessOnFourRanks() throws { try mpi(4, "conmh-equivalence") }
 
+    /// Every rank learns which ranks failed a step, on which host, and why (`Communicator.agree`).
+    func testAgreementOnFailuresOnThreeRanks() throws { try mpi(3, "agreement") }
+
+    /// A collective that waits past the watchdog's limit ends the job with status 69 and a
+    /// message naming the collective, long before the late rank would have arrived.
+    func testCollectiveWatchdogEndsAWaitPastItsLimit() throws {
+        let mpirun = try TestTools.requireMPIRun()
+        let start = Date()
+        let (status, output) = try run(
+            mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", Self.testkit, "watchdog"], timeout: 60)
+        XCTAssertEqual(status, 69, output)
+        XCTAssertTrue(output.contains("chain-testkit (rank 0): MPI_Barrier has waited 1 s"), output)
+        XCTAssertFalse(output.contains("the barrier completed"), output)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "ended by the watchdog, not by the late rank")
+    }
+
     func testSingletonWithoutMpirun() throws {
         let (status, output) = try run(Self.testkit, ["collectives"])
         XCTAssertEqual(status, 0, output)

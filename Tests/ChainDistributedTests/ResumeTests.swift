@@ -140,6 +140,43 @@ final class ResumeTests: XCTestCase {
         XCTAssertNoThrow(try Checkpoint.read(path: newestAfterTerm))
     }
 
+    /// SIGTERM twice in a row while a checkpoint is being written (its `.partial` file still
+    /// on disk after both signals): the write completes, the stop takes its own checkpoint,
+    /// the job exits 75, and every checkpoint verifies with no partial file left.
+    func testStopSignalsDuringACheckpointWrite() throws {
+        // A model large enough (≈ 6 M parameters, 75 MB checkpoints) for the write to be caught.
+        let job = try Job(
+            Self.tool("chain-train"),
+            arguments(
+                "during-write", epochs: 400,
+                [
+                    "model.width=512", "model.ffn=2048", "checkpoints.every=1",
+                    "checkpoints.keep=10",
+                ]),
+            environment: Self.environment())
+        let checkpoints = folder + "/during-write/checkpoints"
+        var partial: String?
+        let deadline = Date().addingTimeInterval(120)
+        while partial == nil && Date() < deadline && job.process.isRunning {
+            partial = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints))?
+                .first { $0.hasSuffix(".partial") }.map { checkpoints + "/" + $0 }
+            if partial == nil { usleep(500) }
+        }
+        let writing = try XCTUnwrap(partial, "no checkpoint write seen: \(job.output)")
+        kill(job.process.processIdentifier, SIGTERM)
+        kill(job.process.processIdentifier, SIGTERM)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: writing), "both signals arrived during the write")
+        XCTAssertEqual(job.wait(120), CheckpointManager.preemptedExitCode, job.output)
+        XCTAssertTrue(job.output.contains("SIGTERM received: checkpoint written at step"), job.output)
+        let files = try FileManager.default.contentsOfDirectory(atPath: checkpoints)
+        XCTAssertFalse(files.contains { $0.hasSuffix(".partial") }, "\(files)")
+        let all = Checkpoint.list(in: checkpoints)
+        XCTAssertFalse(all.isEmpty)
+        for path in all { XCTAssertNoThrow(try Checkpoint.read(path: path), path) }
+        // The interrupted write finished under its own name.
+        XCTAssertTrue(all.contains(String(writing.dropLast(".partial".count))), "\(all)")
+    }
+
     func testDamagedNewestCheckpointIsSkipped() throws {
         let train = Self.tool("chain-train")
         let (s1, first) = try run(train, arguments("damaged", ["--stop-after", "9", "checkpoints.every=3"]))

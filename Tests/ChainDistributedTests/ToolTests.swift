@@ -151,6 +151,10 @@ final class ToolTests: XCTestCase {
             ),
             ("chain-eval", ["--db-codes", db16] + labels, "give --checkpoint and --config, or --db-codes"),
             (
+                "chain-train", ["--config", data + "/s.yaml", "--collective-timeout=-1"],
+                "--collective-timeout must be 0 (off) or a number of seconds (got -1.0)"
+            ),
+            (
                 "chain-search", ["--db-codes", db16, "--query-codes", q16, "--query", "16"],
                 "--query 16 is outside 0..<16"
             ),

@@ -6,33 +6,22 @@ import XCTest
 /// (`launch/netns-hosts`), Open MPI with only its TCP transport between them, ranks on both.
 /// Skips where namespaces cannot be made (not root), unless CHAIN_REQUIRE_NETNS=1 (CI).
 final class TwoHostTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../..").standardizedFileURL.path
-    static var script: String { repository + "/launch/netns-hosts" }
-    var hosts = ""
+    var hosts: TwoHosts!
     var folder = ""
 
     override func setUpWithError() throws {
-        guard TestTools.mpirun != nil else { throw XCTSkip("mpirun not installed") }
-        hosts = "c\(ProcessInfo.processInfo.processIdentifier % 100_000)\(Int.random(in: 10...99))"
-        let (status, output) = try TestTools.run("/bin/bash", [Self.script, "up", hosts], timeout: 30)
-        guard status == 0 else {
-            _ = try? TestTools.run("/bin/bash", [Self.script, "down", hosts])
-            let why = "network namespaces could not be made: \(output)"
-            if ProcessInfo.processInfo.environment["CHAIN_REQUIRE_NETNS"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
-        }
+        hosts = try TwoHosts.up()
         folder = NSTemporaryDirectory() + "chain-two-hosts-\(UUID().uuidString)"
     }
 
     override func tearDown() {
-        if !hosts.isEmpty { _ = try? TestTools.run("/bin/bash", [Self.script, "down", hosts]) }
+        hosts?.down()
         try? FileManager.default.removeItem(atPath: folder)
     }
 
     /// `command` under mpirun with `perHost` ranks in each namespace.
     func acrossHosts(_ perHost: Int, _ command: [String], timeout: TimeInterval = 180) throws -> (Int32, String) {
-        try TestTools.run("/bin/bash", [Self.script, "mpirun", hosts, "\(perHost)"] + command, timeout: timeout)
+        try hosts.run(perHost, command, timeout: timeout)
     }
 
     func testStepsAcrossTwoHostsMatchOneProcess() throws {
@@ -45,33 +34,61 @@ final class TwoHostTests: XCTestCase {
     }
 
     func testTwoHostRunStoppedAndResumedIsBitIdentical() throws {
-        let (made, log) = try TestTools.run(
-            TestTools.executable("chain-data"),
-            [
-                "synth", "--out", folder + "/data", "--name", "s", "--videos", "96", "--queries", "16", "--classes",
-                "4", "--dim", "32", "--frames", "8",
-            ])
-        XCTAssertEqual(made, 0, log)
-        func training(_ runDir: String, _ extra: [String] = []) -> [String] {
-            [
-                TestTools.executable("chain-train"), "--config", folder + "/data/s.yaml", "--epochs", "3", "--batch",
-                "16", "model.layers=1", "model.width=32", "model.heads=2", "model.ffn=64", "views.frames=4", "--bits",
-                "16", "--run-dir", folder + "/" + runDir,
-            ] + extra
-        }
-        func checksum(_ text: String) -> String? {
-            text.split(separator: "\n").first { $0.contains("final parameters: crc32") }
-                .map { String($0[$0.range(of: "final parameters")!.lowerBound...]) }
-        }
-        let (s1, whole) = try acrossHosts(1, training("whole"))
+        let small = SmallSyntheticRun(folder: folder)
+        try small.makeData()
+        let (s1, whole) = try acrossHosts(1, small.training("whole"))
         XCTAssertEqual(s1, 0, whole)
         XCTAssertTrue(whole.contains("2 rank(s)"), whole)
-        let (s2, stopped) = try acrossHosts(1, training("resumed", ["--stop-after", "7"]))
+        let (s2, stopped) = try acrossHosts(1, small.training("resumed", ["--stop-after", "7"]))
         XCTAssertEqual(s2, 75, stopped)
-        let (s3, resumed) = try acrossHosts(1, training("resumed", ["--resume", "auto"]))
+        let (s3, resumed) = try acrossHosts(1, small.training("resumed", ["--resume", "auto"]))
         XCTAssertEqual(s3, 0, resumed)
         XCTAssertTrue(resumed.contains("resumed from step 7"), resumed)
-        XCTAssertNotNil(checksum(whole), whole)
-        XCTAssertEqual(checksum(resumed), checksum(whole), resumed)
+        XCTAssertNotNil(SmallSyntheticRun.checksum(whole), whole)
+        XCTAssertEqual(SmallSyntheticRun.checksum(resumed), SmallSyntheticRun.checksum(whole), resumed)
+    }
+
+    /// Every rank reads the dataset from the same path: a host that does not see it (here an
+    /// empty folder over the data on host b, as a node without the shared mount) ends the
+    /// job with one message naming the rank, its host and the file, not an MPI abort.
+    func testRankThatCannotReadTheDataFailsClearly() throws {
+        let small = SmallSyntheticRun(folder: folder)
+        try small.makeData()
+        // The dataset config lives outside the hidden folder, so the data files are what is missing.
+        let config = folder + "/s.yaml"
+        let text = try String(contentsOfFile: small.config, encoding: .utf8)
+        try text.replacingOccurrences(of: "root: .", with: "root: data").write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let started = Date()
+        let (status, output) = try hosts.run(
+            1, small.training("unread", config: config), environment: ["CHAIN_NETNS_B_HIDE": folder + "/data"])
+        XCTAssertEqual(status, 2, output)
+        XCTAssertTrue(
+            output.contains("chain-train: rank 1 on host \(hosts.name)-b: \(folder)/data/s_train_feats.h5"), output)
+        XCTAssertTrue(output.contains("1 of 2 ranks succeeded"), output)
+        XCTAssertTrue(output.contains("filesystem that every node mounts"), output)
+        XCTAssertFalse(output.contains("MPI_ABORT"), output)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/unread/checkpoints"), "no partial output")
+    }
+
+    /// Only rank 0 reads and writes the run folder: with host b seeing an empty, read-only
+    /// folder in its place, a run stopped and resumed across the hosts still ends with the
+    /// uninterrupted run's parameters.
+    func testOnlyRankZeroTouchesTheRunFolder() throws {
+        let small = SmallSyntheticRun(folder: folder)
+        try small.makeData()
+        let runs = folder + "/runs"
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        let blind = ["CHAIN_NETNS_B_HIDE": runs, "CHAIN_NETNS_B_READONLY": runs]
+        let (s1, whole) = try hosts.run(1, small.training(runs + "/whole"), environment: blind)
+        XCTAssertEqual(s1, 0, whole)
+        let (s2, stopped) = try hosts.run(1, small.training(runs + "/part", ["--stop-after", "7"]), environment: blind)
+        XCTAssertEqual(s2, 75, stopped)
+        let (s3, resumed) = try hosts.run(1, small.training(runs + "/part", ["--resume", "auto"]), environment: blind)
+        XCTAssertEqual(s3, 0, resumed)
+        XCTAssertTrue(resumed.contains("resumed from step 7"), resumed)
+        XCTAssertNotNil(SmallSyntheticRun.checksum(whole), whole)
+        XCTAssertEqual(SmallSyntheticRun.checksum(resumed), SmallSyntheticRun.checksum(whole), resumed)
     }
 }
