@@ -214,7 +214,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
             try set(key.split(separator: ".").map(String.init), value, in: &tree, schema: schema, fullKey: key)
         }
         do {
-            let config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.dump(object: tree))
+            // Through JSON, which keeps every Double exact (Yams writes 15 significant digits).
+            let config = try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: tree))
             try config.check()
             return config
         } catch let error as ConfigError {
@@ -426,7 +427,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     }
 
     /// The resolved config as YAML (printed at start, saved as runs/<name>/config.yaml).
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+    public func yaml() throws -> String { try HumanNumbers.yaml(self) }
 
     /// Flat "section.key" → value text, for checkpoint compatibility checks.
     public var flattened: [String: String] {
@@ -438,7 +439,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 out[prefix] = "\(node)"
             }
         }
-        if let text = try? yaml(), let tree = try? Yams.load(yaml: text) { walk(tree as Any, "") }
+        // Yams's own encoding (every Double as a Double), so that the values stored in
+        // checkpoints before numbers were printed as people write them still compare equal.
+        if let text = try? YAMLEncoder().encode(self), let tree = try? Yams.load(yaml: text) { walk(tree as Any, "") }
         return out
     }
 

@@ -201,15 +201,20 @@ public final class TrainingRun {
 
     /// One epoch's console line.
     static func describe(_ r: Trainer.EpochReport, config: CHAINConfig, epochs: Int, frames: Int) -> String {
-        var line = String(format: "  epoch %3d/%d  loss %.4f", r.epoch, epochs, r.total)
-        if config.mode == .conmh {
-            line += String(format: " (contrastive %.4f, reconstruction %.4f)", r.contrastive, r.reconstruction)
-        } else {
+        // Only the terms that are on: a term with weight 0 is neither trained nor shown.
+        var terms: [String] = []
+        if config.contrastiveWeight > 0 { terms.append(String(format: "contrastive %.4f", r.contrastive)) }
+        if config.mode == .chain && config.orderWeight > 0 {
             let chance = 100 * Self.orderChance(config, frames: frames)
-            line += String(
-                format: " (contrastive %.4f, order %.4f [%.0f%%, chance %.0f%%], scene %.4f [%.1f scenes/view])",
-                r.contrastive, r.order, 100 * r.orderAccuracy, chance, r.scene, r.scenesPerVideo)
+            terms.append(String(format: "order %.4f [%.0f%%, chance %.0f%%]", r.order, 100 * r.orderAccuracy, chance))
         }
+        if config.mode == .chain && config.sceneWeight > 0 {
+            terms.append(String(format: "scene %.4f [%.1f scenes/view]", r.scene, r.scenesPerVideo))
+        }
+        if config.reconstructionWeight > 0 { terms.append(String(format: "reconstruction %.4f", r.reconstruction)) }
+        let line =
+            String(format: "  epoch %3d/%d  loss %.4f", r.epoch, epochs, r.total)
+            + (terms.isEmpty ? "" : " (" + terms.joined(separator: ", ") + ")")
         return line + String(format: "  lr %.2e  %.1f s", r.learningRate, r.seconds)
     }
 

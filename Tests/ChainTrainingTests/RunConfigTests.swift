@@ -28,6 +28,61 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(try RunConfig.resolve(path: nil, overrides: []), RunConfig())
     }
 
+    /// config.yaml writes numbers as people write them and reads back to the same config:
+    /// the defaults, each key changed on its own, and awkward values.
+    func testPrintedConfigUsesPlainNumbersAndRoundTripsForEveryKey() throws {
+        let base = RunConfig()
+        let printed = try base.yaml()
+        for line in ["dropout: 0.1", "lr: 0.0001", "contrastive_weight: 1", "min_span: 0.5", "mask_ratio: 0"] {
+            XCTAssertTrue(printed.contains("  \(line)\n"), "\(line) in:\n\(printed)")
+        }
+        XCTAssertNil(printed.range(of: #"[0-9]e[-+]"#, options: .regularExpression), printed)
+        XCTAssertEqual(try RunConfig.parse(yaml: printed, source: "defaults"), base)
+        let choices = [
+            "model.mode": "conmh", "training.loading": "stream", "objectives.order_target": "position",
+            "model.input_shortcut": "pca", "evaluation.pooling": "activations",
+            "objectives.scene_clustering": "features",
+            "objectives.scene_negatives": "video", "objectives.scene_targets": "other_view",
+        ]
+        for (key, value) in base.flattened.sorted(by: { $0.key < $1.key }) {
+            var candidates: [String]
+            if let choice = choices[key] {
+                candidates = [choice]
+            } else if value == "true" || value == "false" {
+                candidates = [value == "true" ? "false" : "true"]
+            } else if value.hasPrefix("[") {
+                candidates = ["[3, 7]"]
+            } else if let n = Int(value) {
+                candidates = ["\(n + 1)", "\(n * 2)", "\(n + 8)", "\(max(n, 1) * 4)", "\(n - 1)"]
+            } else if Double(value) != nil {
+                candidates = ["0.3333333333333333", "2.5e-5", "0.05", "1.5", "7"]
+            } else {
+                candidates = ["some-text"]
+            }
+            var changed: RunConfig?
+            for candidate in candidates {
+                if let c = try? RunConfig.resolve(path: nil, overrides: ["\(key)=\(candidate)"]), c != base {
+                    changed = c
+                    break
+                }
+            }
+            let config = try XCTUnwrap(changed, "\(key): no candidate value was accepted")
+            let text = try config.yaml()
+            XCTAssertEqual(try RunConfig.parse(yaml: text, source: key), config, "\(key):\n\(text)")
+        }
+        let awkward = try RunConfig.resolve(
+            path: nil,
+            overrides: [
+                "training.lr=5e-5", "training.weight_decay=0.3333333333333333", "model.dropout=0.123456789",
+                "objectives.temperature=1e-7", "views.min_span=1",
+            ])
+        let text = try awkward.yaml()
+        for line in ["lr: 5e-5", "weight_decay: 0.3333333333333333", "dropout: 0.123456789", "temperature: 1e-7"] {
+            XCTAssertTrue(text.contains("  \(line)\n"), "\(line) in:\n\(text)")
+        }
+        XCTAssertEqual(try RunConfig.parse(yaml: text, source: "awkward"), awkward)
+    }
+
     func testEveryCommittedConfigResolves() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.configs.path).filter {
             $0.hasSuffix(".yaml")

@@ -21,14 +21,14 @@ final class TrainingRunTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
 
     /// A tiny model; 32 videos in global batches of 16: two steps per epoch.
-    func config(epochs: Int) throws -> RunConfig {
+    func config(epochs: Int, _ extra: [String] = []) throws -> RunConfig {
         try RunConfig.resolve(
             path: nil,
             overrides: [
                 "training.epochs=\(epochs)", "training.batch=16", "training.warmup_epochs=1", "training.threads=1",
                 "model.width=16", "model.layers=1", "model.heads=2", "model.ffn=32", "model.bits=16", "views.frames=4",
                 "evaluation.top_k=[5, 10]",
-            ])
+            ] + extra)
     }
 
     func makeRun(_ name: String, epochs: Int) throws -> (TrainingRun, () -> [String]) {
@@ -55,6 +55,32 @@ final class TrainingRunTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/short/" + file), file)
         }
         XCTAssertEqual(Checkpoint.list(in: folder + "/short/checkpoints").count, 1, "one checkpoint at the epoch end")
+    }
+
+    /// Epoch lines name only the terms that are on, and config.yaml writes plain numbers.
+    func testEpochLinesShowOnlyTheTermsThatAreOn() throws {
+        for (overrides, shown, hidden) in [
+            ([String](), ["contrastive ", "order ", "chance "], ["scene ", "scenes/view", "reconstruction "]),
+            (
+                ["objectives.scene_weight=0.5", "objectives.order_weight=0"], ["contrastive ", "scenes/view"],
+                ["order "]
+            ),
+        ] {
+            let config = try self.config(epochs: 1, overrides)
+            let directory = folder + "/terms-\(overrides.count)"
+            let run = TrainingRun(dataset: dataset, run: config, directory: directory)
+            var lines: [String] = []
+            run.log = { lines.append($0) }
+            run.showsProgress = false
+            run.stop = StopRequest(signals: [])
+            try run.start(Communicator.world())
+            let epoch = try XCTUnwrap(lines.first { $0.hasPrefix("  epoch ") }, "\(lines)")
+            for term in shown { XCTAssertTrue(epoch.contains(term), "\(overrides): '\(term)' in \(epoch)") }
+            for term in hidden { XCTAssertFalse(epoch.contains(term), "\(overrides): no '\(term)' in \(epoch)") }
+            let saved = try String(contentsOfFile: directory + "/config.yaml", encoding: .utf8)
+            XCTAssertTrue(saved.contains("  dropout: 0.1\n"), saved)
+            XCTAssertTrue(saved.contains("  contrastive_weight: 1\n"), saved)
+        }
     }
 
     /// A dataset with augmented copies: the views read them, and the run reports near-duplicate
