@@ -146,7 +146,8 @@ final class SlurmClusterTests: XCTestCase {
     }
 
     /// Submits `script`, preempts it with `scancel` (`signal`), checks that it checkpoints,
-    /// requeues and resumes, and returns its log.
+    /// requeues and resumes, and returns its log. The callers train 300 epochs (1,800 steps, a
+    /// few seconds): 40 ended on an idle machine before the signal arrived.
     func preemptAndResume(_ script: String, signal: [String], epochs: Int) throws -> String {
         let job = try submit(
             Self.repository + "/" + script, [folder + "/data/s.yaml"] + training("job", epochs: epochs))
@@ -188,15 +189,15 @@ final class SlurmClusterTests: XCTestCase {
     /// mpirun inside the allocation; SIGUSR1 to the batch shell (what --signal=B:USR1@120 sends).
     func testMpirunJobIsPreemptedRequeuedAndResumesBitIdentically() throws {
         let text = try preemptAndResume(
-            "launch/slurm/chain-train.sbatch", signal: ["--signal=USR1", "--batch"], epochs: 40)
-        XCTAssertEqual(checksum(text), try uninterruptedChecksum(epochs: 40), text)
+            "launch/slurm/chain-train.sbatch", signal: ["--signal=USR1", "--batch"], epochs: 300)
+        XCTAssertEqual(checksum(text), try uninterruptedChecksum(epochs: 300), text)
     }
 
     /// srun with PMIx (SLURM's pmix_v4 plugin, Open MPI 4.1's PMIx 3 client); SIGUSR1 to
     /// every task (what --signal=USR1@120 sends).
     func testSrunJobIsPreemptedRequeuedAndResumesBitIdentically() throws {
-        let text = try preemptAndResume("launch/slurm/chain-train-srun.sbatch", signal: ["--signal=USR1"], epochs: 40)
-        XCTAssertEqual(checksum(text), try uninterruptedChecksum(epochs: 40), text)
+        let text = try preemptAndResume("launch/slurm/chain-train-srun.sbatch", signal: ["--signal=USR1"], epochs: 300)
+        XCTAssertEqual(checksum(text), try uninterruptedChecksum(epochs: 300), text)
     }
 
     func testTaskCountCheckInsideARealAllocation() throws {

@@ -130,6 +130,7 @@ final class TwoHostFaultTests: XCTestCase {
         }
         print(
             "fault: 20 ms + 1% loss → run took \(String(format: "%.1f", Date().timeIntervalSince(started))) s "
-                + "(clean link: \(String(format: "%.1f", cleanSeconds)) s), same crc32; \(how.trimmingCharacters(in: .whitespacesAndNewlines)) \(stats)")
+                + "(clean link: \(String(format: "%.1f", cleanSeconds)) s), same crc32; "
+                + "\(how.trimmingCharacters(in: .whitespacesAndNewlines)) \(stats)")
     }
 }

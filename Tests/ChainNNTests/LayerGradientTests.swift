@@ -142,7 +142,8 @@ final class LayerGradientTests: XCTestCase {
         let w = TestData.gaussian(rows * 16, seed: 22)
         func loss() -> Double {
             var random = SequenceRandom(seed: 23, stream: 0, sequences: batch)
-            attn.forward(x.pointer, y.pointer, batch: batch, keyPadding: nil, acts, store, random: &random, training: true)
+            attn.forward(
+                x.pointer, y.pointer, batch: batch, keyPadding: nil, acts, store, random: &random, training: true)
             return TestData.weightedSum(y.pointer, w)
         }
         _ = loss()
