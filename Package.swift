@@ -21,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -62,7 +63,9 @@ let package = Package(
             ]),
         .target(name: "ChainDistributed", dependencies: ["CMPI"]),
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "CKernels"]),
-        .target(name: "ChainReport", dependencies: ["ChainEvaluation"]),
+        .target(
+            name: "ChainReport",
+            dependencies: ["ChainEvaluation", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "ChainExtraction",
             dependencies: [
@@ -160,6 +163,7 @@ let package = Package(
             ],
             exclude: ["make_packbits_fixture.py"],
             resources: [.copy("Fixtures/packbits.json")]),
+        .testTarget(name: "ChainReportTests", dependencies: ["ChainReport"]),
         .testTarget(
             name: "ChainDataTests",
             dependencies: [
@@ -171,6 +175,7 @@ let package = Package(
             name: "ChainTrainingTests",
             dependencies: [
                 "ChainTraining", "ChainData", "ChainDistributed", "ChainModel", "ChainNumerics", "ChainTestSupport",
+                "ChainReport",
             ]),
         // The executables are dependencies so that `swift build --build-tests` builds what these tests run.
         .testTarget(

@@ -5,10 +5,11 @@ import Foundation
 public enum MetricsRecord: Encodable, Sendable {
     /// After an optimizer step: the global losses, the rate used and the throughput.
     case step(step: Int, epoch: Int, learningRate: Double, losses: Losses, videosPerSecond: Double)
-    /// At an epoch end: the epoch's mean losses, the frame-order accuracy and its chance level.
+    /// At an epoch end (after global step `step`): the epoch's mean losses, the frame-order
+    /// accuracy and its chance level, and the scenes per scene-regularised view.
     case epoch(
-        epoch: Int, losses: Losses, orderAccuracy: Double, orderChance: Double, seconds: Double,
-        learningRate: Double)
+        epoch: Int, step: Int, losses: Losses, orderAccuracy: Double, orderChance: Double, scenesPerView: Double,
+        seconds: Double, learningRate: Double)
     /// An evaluation: mAP@K by K and mAP over the whole ranking.
     case evaluation(epoch: Int, step: Int, mapAtK: [Int: Double], mapAll: Double)
 
@@ -46,9 +47,11 @@ public enum MetricsRecord: Encodable, Sendable {
             try c.encode(learningRate, forKey: Key("lr"))
             try losses(l, total: "total")
             try c.encode(rate, forKey: Key("videos_per_second"))
-        case let .epoch(epoch, l, accuracy, chance, seconds, learningRate):
+        case let .epoch(epoch, step, l, accuracy, chance, scenes, seconds, learningRate):
             try c.encode("epoch", forKey: Key("kind"))
             try c.encode(epoch, forKey: Key("epoch"))
+            try c.encode(step, forKey: Key("step"))
+            try c.encode(scenes, forKey: Key("scenes_per_view"))
             try losses(l, total: "loss")
             try c.encode(accuracy, forKey: Key("order_accuracy"))
             try c.encode(chance, forKey: Key("order_chance"))

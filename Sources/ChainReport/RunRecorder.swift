@@ -8,15 +8,20 @@ import Foundation
 ///     runs/<name>/eval/*.json        each evaluation, with its PR curve and distance histograms
 ///     runs/<name>/plots/*.svg        losses per step, mAP@K per epoch, PR curve, Hamming histograms
 ///     runs/<name>/report.md          the final table and links to all of the above
+///     runs/<name>/events.out.tfevents.*  the same scalars for TensorBoard (`TensorBoardWriter`)
 ///
 /// metrics.jsonl is appended to, so a resumed run continues the same file; the plots and the
 /// report are rebuilt from it at the end.
 public final class RunRecorder {
     public let directory: String
     private var handle: FileHandle?
+    /// The run's TensorBoard event file (a new one per start, as TensorBoard expects).
+    public let tensorBoard: TensorBoardWriter?
 
     public init(directory: String) throws {
         self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        tensorBoard = try TensorBoardWriter(directory: directory)
         let fm = FileManager.default
         for sub in ["", "eval", "plots"] {
             try fm.createDirectory(
@@ -36,6 +41,8 @@ public final class RunRecorder {
     public func log(_ record: MetricsRecord) {
         guard let data = try? record.line() else { return }
         handle?.write(data + Data("\n".utf8))
+        let (step, values) = record.scalars
+        try? tensorBoard?.scalars(values, step: step)
     }
 
     /// Writes eval/<name>.json and, with `logged` (class-level evaluations, plotted by epoch),
@@ -144,6 +151,7 @@ public final class RunRecorder {
         md += "## Config\n\n```yaml\n\(config)```\n"
         try Data(md.utf8).write(to: URL(fileURLWithPath: path("report.md")), options: .atomic)
         written.append("report.md")
+        if let tensorBoard { written.append((tensorBoard.path as NSString).lastPathComponent) }
         return written
     }
 }

@@ -118,9 +118,9 @@ public final class TrainingRun {
                     reconstruction: r.reconstruction)
                 recorder?.log(
                     .epoch(
-                        epoch: r.epoch, losses: losses, orderAccuracy: r.orderAccuracy,
-                        orderChance: Self.orderChance(config, frames: dataset.frames), seconds: r.seconds,
-                        learningRate: Double(r.learningRate)))
+                        epoch: r.epoch, step: r.epoch * data.sampler.stepsPerEpoch, losses: losses,
+                        orderAccuracy: r.orderAccuracy, orderChance: Self.orderChance(config, frames: dataset.frames),
+                        scenesPerView: r.scenesPerVideo, seconds: r.seconds, learningRate: Double(r.learningRate)))
             },
             afterStep: { event in
                 // The step's global losses (one small all-reduce) for metrics.jsonl and the progress bar.

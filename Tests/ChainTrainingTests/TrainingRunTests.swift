@@ -1,5 +1,6 @@
 import ChainData
 import ChainDistributed
+import ChainReport
 import ChainTraining
 import Foundation
 import XCTest
@@ -55,6 +56,30 @@ final class TrainingRunTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/short/" + file), file)
         }
         XCTAssertEqual(Checkpoint.list(in: folder + "/short/checkpoints").count, 1, "one checkpoint at the epoch end")
+        // The TensorBoard event file holds the same scalars as metrics.jsonl.
+        let events = try FileManager.default.contentsOfDirectory(atPath: folder + "/short")
+            .filter { $0.hasPrefix("events.out.tfevents.") }
+        XCTAssertEqual(events.count, 1, "\(events)")
+        let read = try TensorBoardWriter.read(path: folder + "/short/" + events[0])
+        XCTAssertEqual(read.first?.fileVersion, "brain.Event:2")
+        var scalars: [String: [Int64: Float]] = [:]
+        for e in read { for v in e.summary.value { scalars[v.tag, default: [:]][e.step] = v.simpleValue } }
+        for line in metrics.split(separator: "\n") {
+            let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let step = Int64(try XCTUnwrap(record["step"] as? Int))
+            switch record["kind"] as? String {
+            case "step":
+                XCTAssertEqual(scalars["loss/total"]?[step], Float(try XCTUnwrap(record["total"] as? Double)))
+                XCTAssertEqual(scalars["train/lr"]?[step], Float(try XCTUnwrap(record["lr"] as? Double)))
+            case "eval":
+                XCTAssertEqual(scalars["map/at_5"]?[step], Float(try XCTUnwrap(record["map@5"] as? Double)))
+            case "epoch":
+                XCTAssertEqual(
+                    scalars["epoch/order_accuracy"]?[step], Float(try XCTUnwrap(record["order_accuracy"] as? Double)))
+            default: XCTFail("unknown record \(record)")
+            }
+        }
+        XCTAssertNil(scalars["loss/scene"], "the scene term is off: no series")
     }
 
     /// Epoch lines name only the terms that are on, and config.yaml writes plain numbers.
