@@ -163,7 +163,7 @@ let package = Package(
             ],
             exclude: ["make_packbits_fixture.py"],
             resources: [.copy("Fixtures/packbits.json")]),
-        .testTarget(name: "ChainReportTests", dependencies: ["ChainReport"]),
+        .testTarget(name: "ChainReportTests", dependencies: ["ChainReport", "ChainEvaluation"]),
         .testTarget(
             name: "ChainDataTests",
             dependencies: [

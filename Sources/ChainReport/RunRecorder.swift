@@ -47,15 +47,17 @@ public final class RunRecorder {
 
     /// Writes eval/<name>.json and, with `logged` (class-level evaluations, plotted by epoch),
     /// a metrics.jsonl record.
+    /// `loggedCutoffs` limits the record to the table's K (the final evaluation holds the curves' too).
     public func evaluation(
         _ r: RetrievalEvaluation.Result, bits: Int, epoch: Int, step: Int, name: String,
-        logged: Bool = true
+        logged: Bool = true, loggedCutoffs: [Int]? = nil
     ) throws {
         var record = EvaluationRecord(r, bits: bits)
         record.epoch = epoch
         record.step = step
         try record.write(to: path("eval/\(name).json"))
-        if logged { log(.evaluation(epoch: epoch, step: step, mapAtK: r.mapAtK, mapAll: r.mapAll)) }
+        let map = loggedCutoffs.map { ks in r.mapAtK.filter { ks.contains($0.key) } } ?? r.mapAtK
+        if logged { log(.evaluation(epoch: epoch, step: step, mapAtK: map, mapAll: r.mapAll)) }
     }
 
     /// All records of metrics.jsonl (this run and any it resumed).
@@ -69,7 +71,8 @@ public final class RunRecorder {
     /// Plots and report.md from metrics.jsonl and the final evaluation. Returns the files written.
     @discardableResult
     public func finish(
-        final r: RetrievalEvaluation.Result, bits: Int, title: String, summary: [String], config: String
+        final r: RetrievalEvaluation.Result, baseline: RetrievalEvaluation.Result? = nil, topK: [Int]? = nil,
+        bits: Int, title: String, summary: [String], config: String
     ) throws -> [String] {
         let all = records()
         func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
@@ -89,7 +92,7 @@ public final class RunRecorder {
         written.append("plots/losses.svg")
         // mAP@K per epoch (evaluations during training and the final one).
         let evals = all.filter { $0["kind"] as? String == "eval" }
-        let ks = r.mapAtK.keys.sorted()
+        let ks = topK ?? r.mapAtK.keys.sorted()
         let mapSeries = ks.map { k in
             SVGChart.Series(
                 name: "mAP@\(k)",
@@ -101,6 +104,21 @@ public final class RunRecorder {
         try SVGChart(title: "mAP@K by epoch", xLabel: "epoch", yLabel: "mAP@K", series: mapSeries, yRange: 0...1).write(
             to: path("plots/map.svg"))
         written.append("plots/map.svg")
+        // mAP@K and precision@K over K, the PCA-sign baseline beside.
+        for (file, metric, values) in [
+            ("plots/map_at_k.svg", "mAP@K", { (e: RetrievalEvaluation.Result) in e.mapAtK }),
+            ("plots/precision_at_k.svg", "precision@K", { (e: RetrievalEvaluation.Result) in e.precisionAtK }),
+        ] {
+            func curve(_ name: String, _ e: RetrievalEvaluation.Result) -> SVGChart.Series {
+                SVGChart.Series(
+                    name: name, points: values(e).sorted { $0.key < $1.key }.map { (Double($0.key), $0.value) })
+            }
+            var series = [curve("CHAIN, \(bits) bits", r)]
+            if let baseline { series.append(curve("PCA-sign", baseline)) }
+            try SVGChart(title: "\(metric) over K (final)", xLabel: "K", yLabel: metric, series: series, yRange: 0...1)
+                .write(to: path(file))
+            written.append(file)
+        }
         // PR curve over Hamming radii.
         let pr = SVGChart.Series(name: "\(bits) bits", points: r.prCurve.map { ($0.recall, $0.precision) })
         try SVGChart(
@@ -140,7 +158,9 @@ public final class RunRecorder {
             + " |\n"
         md += "| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |\n\n"
         md += "## Plots\n\n"
-        md += "![losses](plots/losses.svg)\n\n![mAP by epoch](plots/map.svg)\n\n![PR curve](plots/pr_curve.svg)\n\n"
+        md += "![losses](plots/losses.svg)\n\n![mAP by epoch](plots/map.svg)\n\n"
+        md += "![mAP@K over K](plots/map_at_k.svg)\n\n![precision@K over K](plots/precision_at_k.svg)\n\n"
+        md += "![PR curve](plots/pr_curve.svg)\n\n"
         md += "![Hamming histograms](plots/hamming_histogram.svg)\n\n"
         md +=
             "## Files\n\n- [config.yaml](config.yaml): the resolved run config\n- [metrics.jsonl](metrics.jsonl): "

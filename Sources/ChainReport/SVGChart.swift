@@ -42,6 +42,7 @@ public struct SVGChart: Sendable {
 
     static func format(_ v: Double) -> String {
         if v == 0 { return "0" }
+        if v == v.rounded() && abs(v) < 1e6 { return String(Int(v)) }  // 1000, not 1e+03
         if abs(v) >= 1000 || abs(v) < 0.01 { return String(format: "%.2g", v) }
         return String(format: "%g", (v * 1000).rounded() / 1000)
     }
@@ -54,8 +55,10 @@ public struct SVGChart: Sendable {
         var xMin = all.map(\.x).min() ?? 0, xMax = all.map(\.x).max() ?? 1
         var yMin = yRange?.lowerBound ?? (all.map(\.y).min() ?? 0),
             yMax = yRange?.upperBound ?? (all.map(\.y).max() ?? 1)
-        if xMax <= xMin { xMax = xMin + 1 }
-        if yMax <= yMin { yMax = yMin + 1; yMin -= 0 }
+        // One x (or one y) value: centre it in a range around it instead of drawing it on an
+        // edge of an axis one unit wide.
+        if xMax <= xMin { let half = max(abs(xMin) * 0.1, 1); xMin -= half; xMax += half }
+        if yMax <= yMin { let half = max(abs(yMin) * 0.1, 0.05); yMin -= half; yMax += half }
         if yRange == nil { let pad = (yMax - yMin) * 0.05; yMin -= pad; yMax += pad }
         if xMin > 0 && xMin < (xMax - xMin) * 0.2 { xMin = 0 }
         func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotW }

@@ -29,8 +29,8 @@ struct TestEvaluation {
         self.log = log
     }
 
-    /// The result on rank 0 (nil elsewhere). Collective.
-    func evaluate(_ encoder: DistributedEncoder) throws -> RetrievalEvaluation.Result? {
+    /// The result on rank 0 (nil elsewhere), at the run's cutoffs or at `cutoffs`. Collective.
+    func evaluate(_ encoder: DistributedEncoder, cutoffs: [Int]? = nil) throws -> RetrievalEvaluation.Result? {
         let queryCodes = try encoder.encodeDistributed(queries, progress: reporter("queries"))
         let sameFile = queries.path == database.path && queries.key == database.key
         let databaseCodes =
@@ -38,8 +38,11 @@ struct TestEvaluation {
         guard comm.isRoot else { return nil }
         return RetrievalEvaluation.evaluate(
             queries: queryCodes, database: databaseCodes, queryLabels: queryLabels,
-            databaseLabels: databaseLabels, topK: topK)
+            databaseLabels: databaseLabels, topK: cutoffs ?? topK)
     }
+
+    /// The final evaluation's cutoffs: the table's and the curves' (`CurveCutoffs`).
+    var curveCutoffs: [Int] { CurveCutoffs.forDatabase(of: database.count, table: topK) }
 
     func reporter(_ what: String) -> ((Int, Int) -> Void)? {
         guard comm.isRoot else { return nil }

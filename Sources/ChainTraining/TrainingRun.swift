@@ -13,6 +13,9 @@ import Foundation
 ///
 /// Collective: every rank calls `start` with the same arguments. Tests drive it in-process.
 public final class TrainingRun {
+    /// The PCA-sign baseline's result on the evaluated split, once computed (drawn beside the
+    /// run's mAP@K and precision@K curves).
+    var pcaBaselineResult: RetrievalEvaluation.Result?
     /// How a run ended.
     public struct Result: Sendable {
         /// false when a stop signal (or `stopAfterStep`) ended training early with a checkpoint.
@@ -152,7 +155,7 @@ public final class TrainingRun {
         progress.clear()
         let seconds = (ContinuousClock.now - start).seconds
         if case .stopped = outcome { return Result(completed: false, seconds: seconds) }
-        let result = try evaluation.evaluate(trainer.encoder)
+        let result = try evaluation.evaluate(trainer.encoder, cutoffs: evaluation.curveCutoffs)
         let nearDuplicates =
             run.evaluation.nearDuplicates
             ? try NearDuplicateEvaluation(dataset: dataset, topK: topK) : nil
@@ -164,14 +167,16 @@ public final class TrainingRun {
         log(String(format: "final parameters: crc32 %08x (equal crc32 = bit-identical models)", checksum))
         try report(result, near: near, nearDescription: nearDuplicates?.description, seconds: seconds, split: "test")
         let steps = options.epochs * data.sampler.stepsPerEpoch
-        try recorder.evaluation(result, bits: config.bits, epoch: options.epochs, step: steps, name: "final")
+        try recorder.evaluation(
+            result, bits: config.bits, epoch: options.epochs, step: steps, name: "final", loggedCutoffs: topK)
         if let near {
             try recorder.evaluation(
                 near, bits: config.bits, epoch: options.epochs, step: steps,
                 name: "near-duplicates", logged: false)
         }
         let files = try recorder.finish(
-            final: result, bits: config.bits, title: "CHAIN run \((directory as NSString).lastPathComponent)",
+            final: result, baseline: pcaBaselineResult, topK: topK, bits: config.bits,
+            title: "CHAIN run \((directory as NSString).lastPathComponent)",
             summary: [
                 "dataset: \(dataset.name) (\(data.describeVideos)), "
                     + "\(splits.query.videos) queries against \(splits.database.videos)",
@@ -339,8 +344,9 @@ public final class TrainingRun {
         }
         let r = RetrievalEvaluation.evaluate(
             queries: q, database: d, queryLabels: queries.labels!,
-            databaseLabels: database.labels!, topK: topK)
+            databaseLabels: database.labels!, topK: CurveCutoffs.forDatabase(of: database.count, table: topK))
         log("  PCA-sign baseline on the same split: " + Self.describe(r, topK: topK))
+        pcaBaselineResult = r
         return pca
     }
 }

@@ -119,6 +119,9 @@ struct ChainTrain: ChainTool {
         if builtIn && !overrides.contains(where: { $0.hasPrefix("evaluation.pca_baseline=") }) {
             run.evaluation.pcaBaseline = true  // the built-in demo shows the baseline it beats
         }
+        if builtIn && !overrides.contains(where: { $0.hasPrefix("evaluation.every=") }) {
+            run.evaluation.every = 1  // cheap on the built-in set: plots/map.svg shows a learning curve
+        }
         return run
     }
 

@@ -46,13 +46,17 @@ final class TrainingRunTests: XCTestCase {
         let result = try run.start(Communicator.world())
         XCTAssertTrue(result.completed)
         let evaluation = try XCTUnwrap(result.evaluation)
-        XCTAssertEqual(Set(evaluation.mapAtK.keys), [5, 10])
+        // The table's K (5, 10) and the curves': every 5 and the database size (32 videos).
+        XCTAssertEqual(Set(evaluation.mapAtK.keys), [5, 10, 15, 20, 25, 30, 32])
         XCTAssertTrue((0...1).contains(evaluation.mapAll))
         XCTAssertNotNil(result.parameterChecksum)
         XCTAssertTrue(lines().contains { $0.hasPrefix("final parameters: crc32 ") }, "\(lines())")
         let metrics = try String(contentsOfFile: folder + "/short/metrics.jsonl", encoding: .utf8)
         XCTAssertEqual(metrics.split(separator: "\n").filter { $0.contains("\"kind\":\"step\"") }.count, 2)
-        for file in ["config.yaml", "report.md", "eval/final.json", "plots/losses.svg"] {
+        for file in [
+            "config.yaml", "report.md", "eval/final.json", "plots/losses.svg", "plots/map_at_k.svg",
+            "plots/precision_at_k.svg",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/short/" + file), file)
         }
         XCTAssertEqual(Checkpoint.list(in: folder + "/short/checkpoints").count, 1, "one checkpoint at the epoch end")
