@@ -65,7 +65,9 @@ let package = Package(
         .target(name: "ChainEvaluation", dependencies: ["ChainData", "ChainStorage", "ChainNumerics", "CKernels"]),
         .target(
             name: "ChainReport",
-            dependencies: ["ChainEvaluation", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+            dependencies: [
+                "ChainEvaluation", "ChainNumerics", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .target(
             name: "ChainExtraction",
             dependencies: [
@@ -123,7 +125,7 @@ let package = Package(
             name: "ChainBenchTool",
             dependencies: [
                 "ChainCLI", "ChainNN", "ChainNumerics", "ChainModel", "ChainData", "ChainEvaluation",
-                "ChainDistributed", "ChainTraining", "ChainExtraction", "CVision",
+                "ChainDistributed", "ChainTraining", "ChainExtraction", "CVision", "ChainReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Sources/chain-bench"),
         .executableTarget(

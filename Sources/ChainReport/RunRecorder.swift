@@ -72,7 +72,7 @@ public final class RunRecorder {
     @discardableResult
     public func finish(
         final r: RetrievalEvaluation.Result, baseline: RetrievalEvaluation.Result? = nil, topK: [Int]? = nil,
-        bits: Int, title: String, summary: [String], config: String
+        codeMap: @autoclosure () -> SVGChart? = nil, bits: Int, title: String, summary: [String], config: String
     ) throws -> [String] {
         let all = records()
         func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
@@ -119,6 +119,13 @@ public final class RunRecorder {
                 .write(to: path(file))
             written.append(file)
         }
+        // The map of the query codes by class.
+        var mapped = false
+        if let chart = codeMap() {
+            try chart.write(to: path("plots/code_map.svg"))
+            written.append("plots/code_map.svg")
+            mapped = true
+        }
         // PR curve over Hamming radii.
         let pr = SVGChart.Series(name: "\(bits) bits", points: r.prCurve.map { ($0.recall, $0.precision) })
         try SVGChart(
@@ -161,6 +168,7 @@ public final class RunRecorder {
         md += "![losses](plots/losses.svg)\n\n![mAP by epoch](plots/map.svg)\n\n"
         md += "![mAP@K over K](plots/map_at_k.svg)\n\n![precision@K over K](plots/precision_at_k.svg)\n\n"
         md += "![PR curve](plots/pr_curve.svg)\n\n"
+        if mapped { md += "![query codes by class](plots/code_map.svg)\n\n" }
         md += "![Hamming histograms](plots/hamming_histogram.svg)\n\n"
         md +=
             "## Files\n\n- [config.yaml](config.yaml): the resolved run config\n- [metrics.jsonl](metrics.jsonl): "

@@ -17,12 +17,16 @@ public struct SVGChart: Sendable {
     public var width = 640.0, height = 400.0
     /// Fixed y range (else from the data).
     public var yRange: ClosedRange<Double>?
+    /// Points only (a scatter, e.g. the code map), no lines; the legend lists at most 12 series.
+    public var scatter = false
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series], yRange: ClosedRange<Double>? = nil) {
         self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series; self.yRange = yRange
     }
 
-    static let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    static let colours = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
+    ]
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
@@ -60,7 +64,11 @@ public struct SVGChart: Sendable {
         if xMax <= xMin { let half = max(abs(xMin) * 0.1, 1); xMin -= half; xMax += half }
         if yMax <= yMin { let half = max(abs(yMin) * 0.1, 0.05); yMin -= half; yMax += half }
         if yRange == nil { let pad = (yMax - yMin) * 0.05; yMin -= pad; yMax += pad }
-        if xMin > 0 && xMin < (xMax - xMin) * 0.2 { xMin = 0 }
+        if scatter {
+            let pad = (xMax - xMin) * 0.05; xMin -= pad; xMax += pad
+        } else if xMin > 0 && xMin < (xMax - xMin) * 0.2 {
+            xMin = 0
+        }
         func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - yMin) / (yMax - yMin) * plotH }
         var svg = """
@@ -92,9 +100,11 @@ public struct SVGChart: Sendable {
             let colour = Self.colours[i % Self.colours.count]
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite }
                 .map { String(format: "%.2f,%.2f", px($0.x), py(min(max($0.y, yMin), yMax))) }.joined(separator: " ")
-            if !points.isEmpty {
+            if !points.isEmpty && !scatter {
                 svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\" points=\"\(points)\"/>\n"
-                if s.points.count <= 40 {
+            }
+            if !points.isEmpty {
+                if s.points.count <= 40 || scatter {
                     for p in s.points where p.x.isFinite && p.y.isFinite {
                         svg +=
                             String(
@@ -103,6 +113,13 @@ public struct SVGChart: Sendable {
                             + "fill=\"\(colour)\"/>\n"
                     }
                 }
+            }
+            if i >= 12 {
+                if i == 12 {
+                    svg +=
+                        "<text x=\"\(left + plotW + 12)\" y=\"\(top + 14 + 12 * 18)\">… \(series.count) in all</text>\n"
+                }
+                continue
             }
             let ly = top + 14 + Double(i) * 18
             svg +=

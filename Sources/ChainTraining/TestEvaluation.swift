@@ -31,14 +31,29 @@ struct TestEvaluation {
 
     /// The result on rank 0 (nil elsewhere), at the run's cutoffs or at `cutoffs`. Collective.
     func evaluate(_ encoder: DistributedEncoder, cutoffs: [Int]? = nil) throws -> RetrievalEvaluation.Result? {
+        try evaluateKeepingQueryCodes(encoder, cutoffs: cutoffs)?.result
+    }
+
+    /// `evaluate`, also returning the query codes (rank 0; for the map of codes by class).
+    func evaluateKeepingQueryCodes(
+        _ encoder: DistributedEncoder, cutoffs: [Int]? = nil
+    ) throws -> (result: RetrievalEvaluation.Result, queryCodes: PackedCodes)? {
         let queryCodes = try encoder.encodeDistributed(queries, progress: reporter("queries"))
         let sameFile = queries.path == database.path && queries.key == database.key
         let databaseCodes =
             sameFile ? queryCodes : try encoder.encodeDistributed(database, progress: reporter("database"))
         guard comm.isRoot else { return nil }
-        return RetrievalEvaluation.evaluate(
+        let result = RetrievalEvaluation.evaluate(
             queries: queryCodes, database: databaseCodes, queryLabels: queryLabels,
             databaseLabels: databaseLabels, topK: cutoffs ?? topK)
+        return (result, queryCodes)
+    }
+
+    /// Each query's class for the code map: its first class (multi-label sets have several).
+    var queryClasses: [Int] {
+        (0..<queryLabels.rows).map { i in
+            queryLabels.row(i).firstIndex { $0 != 0 }.map { $0 - i * queryLabels.classes } ?? 0
+        }
     }
 
     /// The final evaluation's cutoffs: the table's and the curves' (`CurveCutoffs`).

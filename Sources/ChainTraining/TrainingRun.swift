@@ -155,7 +155,8 @@ public final class TrainingRun {
         progress.clear()
         let seconds = (ContinuousClock.now - start).seconds
         if case .stopped = outcome { return Result(completed: false, seconds: seconds) }
-        let result = try evaluation.evaluate(trainer.encoder, cutoffs: evaluation.curveCutoffs)
+        let final = try evaluation.evaluateKeepingQueryCodes(trainer.encoder, cutoffs: evaluation.curveCutoffs)
+        let result = final?.result
         let nearDuplicates =
             run.evaluation.nearDuplicates
             ? try NearDuplicateEvaluation(dataset: dataset, topK: topK) : nil
@@ -175,7 +176,9 @@ public final class TrainingRun {
                 name: "near-duplicates", logged: false)
         }
         let files = try recorder.finish(
-            final: result, baseline: pcaBaselineResult, topK: topK, bits: config.bits,
+            final: result, baseline: pcaBaselineResult, topK: topK,
+            codeMap: final.map { CodeMap.chart($0.queryCodes, classes: evaluation.queryClasses, seed: options.seed) },
+            bits: config.bits,
             title: "CHAIN run \((directory as NSString).lastPathComponent)",
             summary: [
                 "dataset: \(dataset.name) (\(data.describeVideos)), "

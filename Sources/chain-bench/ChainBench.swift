@@ -22,7 +22,7 @@ struct ChainBench: ParsableCommand {
             """,
         subcommands: [
             Encoder.self, TorchStep.self, ChainStep.self, AllReduce.self, Affinity.self, Sgemm.self, Loader.self,
-            Retrieval.self, FeatureNetworkBench.self,
+            Retrieval.self, FeatureNetworkBench.self, CodeMapBench.self,
         ],
         defaultSubcommand: Encoder.self)
 }
