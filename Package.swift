@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "chain-encode", targets: ["ChainEncodeTool"]),
         .executable(name: "chain-search", targets: ["ChainSearchTool"]),
         .executable(name: "chain-extract", targets: ["ChainExtractTool"]),
+        .executable(name: "chain-report", targets: ["ChainReportTool"]),
         .library(name: "ChainNN", targets: ["ChainNN"]),
     ],
     dependencies: [
@@ -122,6 +123,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Sources/chain-search"),
         .executableTarget(
+            name: "ChainReportTool",
+            dependencies: [
+                "ChainCLI", "ChainReport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Sources/chain-report"),
+        .executableTarget(
             name: "ChainBenchTool",
             dependencies: [
                 "ChainCLI", "ChainNN", "ChainNumerics", "ChainModel", "ChainData", "ChainEvaluation",
@@ -186,7 +192,7 @@ let package = Package(
                 "ChainDistributed", "ChainTraining", "ChainStorage", "ChainTestSupport", "chain-testkit",
                 "ChainTrainTool",
                 "ChainDataTool",
-                "ChainEvalTool", "ChainEncodeTool", "ChainSearchTool",
+                "ChainEvalTool", "ChainEncodeTool", "ChainSearchTool", "ChainReportTool",
             ]),
     ],
     cxxLanguageStandard: .cxx17

@@ -1,6 +1,7 @@
 /// The cutoffs K at which the final evaluation is taken, for the mAP@K and precision@K curves:
 /// the run's table cutoffs, every 5 from 5 to 100, and, for a database of at most 1,000 videos,
-/// on up to its size (about 20 more points past 100) and at its size. None exceeds it.
+/// on up to its size (about 20 more points past 100) and at its size. Only the table's K
+/// may exceed the database size.
 public enum CurveCutoffs {
     public static func forDatabase(of size: Int, table: [Int]) -> [Int] {
         var ks = Set(table).union(stride(from: 5, through: 100, by: 5))
@@ -11,6 +12,7 @@ public enum CurveCutoffs {
             }
             ks.insert(size)
         }
-        return ks.filter { $0 >= 1 && $0 <= max(size, 1) }.sorted()
+        // The grid stops at the database size; the table's own K stay whatever they are.
+        return ks.filter { $0 >= 1 && $0 <= max(size, 1) }.union(table).sorted()
     }
 }

@@ -52,6 +52,25 @@ public struct EvaluationRecord: Codable, Equatable, Sendable {
         }
     }
 
+    /// The evaluation this record was made from (for redrawing a run's plots from its files).
+    public var result: RetrievalEvaluation.Result {
+        func byK(_ values: [String: Double]) -> [Int: Double] {
+            Dictionary(uniqueKeysWithValues: values.compactMap { k, v in Int(k).map { ($0, v) } })
+        }
+        return RetrievalEvaluation.Result(
+            mapAtK: byK(map), mapAll: mapAll, precisionAtK: byK(precision), recallAtK: byK(recall),
+            prCurve: prCurve.map { ($0.radius, $0.precision, $0.recall) }, pairsAtDistance: pairsAtDistance ?? [],
+            relevantPairsAtDistance: relevantPairsAtDistance ?? [], queries: queries)
+    }
+
+    /// Reads a record written by `write(to:)`, naming the file in errors.
+    public static func read(path: String) throws -> EvaluationRecord {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        return try JSONDecoder().decode(EvaluationRecord.self, from: data)
+    }
+
     /// Pretty-printed, keys sorted.
     public func json() throws -> Data {
         let encoder = JSONEncoder()

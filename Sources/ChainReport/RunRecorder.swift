@@ -18,10 +18,11 @@ public final class RunRecorder {
     /// The run's TensorBoard event file (a new one per start, as TensorBoard expects).
     public let tensorBoard: TensorBoardWriter?
 
-    public init(directory: String) throws {
+    /// Opens the run folder; `tensorBoard: false` (redrawing an existing run) adds no event file.
+    public init(directory: String, tensorBoard: Bool = true) throws {
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        tensorBoard = try TensorBoardWriter(directory: directory)
+        self.tensorBoard = tensorBoard ? try TensorBoardWriter(directory: directory) : nil
         let fm = FileManager.default
         for sub in ["", "eval", "plots"] {
             try fm.createDirectory(
@@ -72,7 +73,8 @@ public final class RunRecorder {
     @discardableResult
     public func finish(
         final r: RetrievalEvaluation.Result, baseline: RetrievalEvaluation.Result? = nil, topK: [Int]? = nil,
-        codeMap: @autoclosure () -> SVGChart? = nil, bits: Int, title: String, summary: [String], config: String
+        codeMap: @autoclosure () -> SVGChart? = nil, bits: Int, title: String, summary: [String], config: String,
+        keepsCodeMap: Bool = false
     ) throws -> [String] {
         let all = records()
         func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
@@ -120,7 +122,7 @@ public final class RunRecorder {
             written.append(file)
         }
         // The map of the query codes by class.
-        var mapped = false
+        var mapped = keepsCodeMap
         if let chart = codeMap() {
             try chart.write(to: path("plots/code_map.svg"))
             written.append("plots/code_map.svg")

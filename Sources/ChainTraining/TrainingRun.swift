@@ -175,6 +175,11 @@ public final class TrainingRun {
                 near, bits: config.bits, epoch: options.epochs, step: steps,
                 name: "near-duplicates", logged: false)
         }
+        if let pcaBaselineResult {  // for chain-report, which redraws the curves with it
+            try recorder.evaluation(
+                pcaBaselineResult, bits: config.bits, epoch: options.epochs, step: steps, name: "pca-sign",
+                logged: false)
+        }
         let files = try recorder.finish(
             final: result, baseline: pcaBaselineResult, topK: topK,
             codeMap: final.map { CodeMap.chart($0.queryCodes, classes: evaluation.queryClasses, seed: options.seed) },

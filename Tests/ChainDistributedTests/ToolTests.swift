@@ -196,6 +196,56 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(refused.contains("--config"), refused)
     }
 
+    /// chain-report: one run's plots and report redrawn from its files (no new TensorBoard
+    /// file); two runs compared in one table with overlaid curves; a folder that is not a run
+    /// refused with the file named and nothing written.
+    func testReportRedrawsARunAndComparesRuns() throws {
+        func train(_ name: String, _ extra: [String]) throws {
+            let (status, output) = try tool(
+                "chain-train",
+                [
+                    "--config", folder + "/data/s.yaml", "--epochs", "2", "--batch", "16", "model.layers=1",
+                    "model.width=32", "model.heads=2", "model.ffn=64", "views.frames=4", "--bits", "16",
+                    "--run-dir", folder + "/" + name, "evaluation.every=1", "--pca-baseline",
+                ] + extra)
+            XCTAssertEqual(status, 0, output)
+        }
+        try train("full", [])
+        try train("no-order", ["objectives.order_weight=0"])
+        let run = folder + "/full"
+        let events = { try FileManager.default.contentsOfDirectory(atPath: run).filter { $0.contains("tfevents") } }
+        XCTAssertEqual(try events().count, 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/eval/pca-sign.json"))
+        for plot in ["map_at_k", "precision_at_k", "map"] {
+            try FileManager.default.removeItem(atPath: "\(run)/plots/\(plot).svg")
+        }
+        let (s1, redrawn) = try tool("chain-report", [run])
+        XCTAssertEqual(s1, 0, redrawn)
+        for plot in ["map_at_k", "precision_at_k", "map", "code_map"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/plots/\(plot).svg"), plot)
+        }
+        let mapAtK = try String(contentsOfFile: run + "/plots/map_at_k.svg", encoding: .utf8)
+        XCTAssertTrue(mapAtK.contains("PCA-sign"), "the baseline is drawn beside")
+        let report = try String(contentsOfFile: run + "/report.md", encoding: .utf8)
+        XCTAssertTrue(report.contains("plots/code_map.svg") && report.contains("- dataset: s"), report)
+        XCTAssertEqual(try events().count, 1, "redrawing adds no event file")
+        let out = folder + "/comparison"
+        let (s2, compared) = try tool("chain-report", [run, folder + "/no-order", "--out", out])
+        XCTAssertEqual(s2, 0, compared)
+        let table = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(table.contains("| [full](") && table.contains("| [no-order]("), table)
+        XCTAssertTrue(table.contains("| mode | bits | mAP@5 |"), table)
+        let overlaid = try String(contentsOfFile: out + "/plots/map_at_k.svg", encoding: .utf8)
+        XCTAssertEqual(overlaid.components(separatedBy: "<polyline").count - 1, 2, "one curve per run")
+        for file in ["plots/precision_at_k.svg", "plots/losses.svg", "plots/map.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)
+        }
+        let (s3, refused) = try tool("chain-report", [run, folder + "/data", "--out", folder + "/nothing"])
+        XCTAssertNotEqual(s3, 0)
+        XCTAssertTrue(refused.contains("chain-report: \(folder)/data/config.yaml: missing"), refused)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/nothing"))
+    }
+
     /// An empty label file (0 rows) for the empty query set.
     func codeFileLabels(count: Int) throws -> String {
         let path = folder + "/empty_labels.h5"

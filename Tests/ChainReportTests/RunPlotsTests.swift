@@ -6,18 +6,19 @@ import XCTest
 /// The cutoffs of the K curves, and charts that stay readable with a single point.
 final class RunPlotsTests: XCTestCase {
     func testCurveCutoffs() {
-        // The table's K, every 5 to 100; none beyond the database.
+        // The table's K, every 5 to 100; the grid goes no further than the database.
         XCTAssertEqual(
             CurveCutoffs.forDatabase(of: 5_000, table: [5, 10, 20, 40, 60, 80, 100]),
             Array(stride(from: 5, through: 100, by: 5)))
         XCTAssertEqual(CurveCutoffs.forDatabase(of: 5_000, table: [3, 250]).prefix(2), [3, 5])
         XCTAssertEqual(CurveCutoffs.forDatabase(of: 5_000, table: [3, 250]).last, 250)
-        XCTAssertEqual(CurveCutoffs.forDatabase(of: 42, table: [5, 100]), [5, 10, 15, 20, 25, 30, 35, 40, 42])
+        XCTAssertEqual(CurveCutoffs.forDatabase(of: 42, table: [5, 100]), [5, 10, 15, 20, 25, 30, 35, 40, 42, 100])
         // A small database: on to its size, in steps of 5 or more (about 20 more points).
         let small = CurveCutoffs.forDatabase(of: 1_000, table: [5, 100])
         XCTAssertEqual(small.last, 1_000)
         XCTAssertEqual(small.filter { $0 > 100 }.count, 20)
         XCTAssertEqual(CurveCutoffs.forDatabase(of: 96, table: [5, 10]).suffix(2), [95, 96])
+        XCTAssertEqual(CurveCutoffs.forDatabase(of: 96, table: [5, 100]).suffix(3), [95, 96, 100], "the table's K stay")
         XCTAssertEqual(CurveCutoffs.forDatabase(of: 120, table: [5]).suffix(2), [115, 120])
     }
 
