@@ -144,7 +144,7 @@ final class ResumeTests: XCTestCase {
     /// on disk after both signals): the write completes, the stop takes its own checkpoint,
     /// the job exits 75, and every checkpoint verifies with no partial file left.
     func testStopSignalsDuringACheckpointWrite() throws {
-        // A model large enough (≈ 6 M parameters, 75 MB checkpoints) for the write to be caught.
+        // A model large enough (3.2 M parameters, 38 MB checkpoints) for the write to be caught.
         let job = try Job(
             Self.tool("chain-train"),
             arguments(
