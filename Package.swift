@@ -107,7 +107,7 @@ let package = Package(
             name: "ChainEvalTool",
             dependencies: [
                 "ChainCLI", "ChainTraining", "ChainEvaluation", "ChainData", "ChainDistributed", "ChainNumerics",
-                "ChainModel",
+                "ChainModel", "ChainReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Sources/chain-eval"),
         .executableTarget(

@@ -106,51 +106,10 @@ public final class RunRecorder {
         try SVGChart(title: "mAP@K by epoch", xLabel: "epoch", yLabel: "mAP@K", series: mapSeries, yRange: 0...1).write(
             to: path("plots/map.svg"))
         written.append("plots/map.svg")
-        // mAP@K and precision@K over K, the PCA-sign baseline beside.
-        for (file, metric, values) in [
-            ("plots/map_at_k.svg", "mAP@K", { (e: RetrievalEvaluation.Result) in e.mapAtK }),
-            ("plots/precision_at_k.svg", "precision@K", { (e: RetrievalEvaluation.Result) in e.precisionAtK }),
-        ] {
-            func curve(_ name: String, _ e: RetrievalEvaluation.Result) -> SVGChart.Series {
-                SVGChart.Series(
-                    name: name, points: values(e).sorted { $0.key < $1.key }.map { (Double($0.key), $0.value) })
-            }
-            var series = [curve("CHAIN, \(bits) bits", r)]
-            if let baseline { series.append(curve("PCA-sign", baseline)) }
-            try SVGChart(title: "\(metric) over K (final)", xLabel: "K", yLabel: metric, series: series, yRange: 0...1)
-                .write(to: path(file))
-            written.append(file)
-        }
-        // The map of the query codes by class.
-        var mapped = keepsCodeMap
-        if let chart = codeMap() {
-            try chart.write(to: path("plots/code_map.svg"))
-            written.append("plots/code_map.svg")
-            mapped = true
-        }
-        // PR curve over Hamming radii.
-        let pr = SVGChart.Series(name: "\(bits) bits", points: r.prCurve.map { ($0.recall, $0.precision) })
-        try SVGChart(
-            title: "Precision–recall over Hamming radius", xLabel: "recall", yLabel: "precision", series: [pr],
-            yRange: 0...1
-        ).write(to: path("plots/pr_curve.svg"))
-        written.append("plots/pr_curve.svg")
-        // Hamming-distance histograms of relevant and irrelevant pairs (each normalised).
-        let relevantTotal = max(r.relevantPairsAtDistance.reduce(0, +), 1)
-        let irrelevant = zip(r.pairsAtDistance, r.relevantPairsAtDistance).map { $0 - $1 }
-        let irrelevantTotal = max(irrelevant.reduce(0, +), 1)
-        let histogram = [
-            SVGChart.Series(
-                name: "relevant",
-                points: r.relevantPairsAtDistance.enumerated().map { (Double($0), $1 / relevantTotal) }),
-            SVGChart.Series(
-                name: "irrelevant", points: irrelevant.enumerated().map { (Double($0), $1 / irrelevantTotal) }),
-        ]
-        try SVGChart(
-            title: "Hamming distance of query–database pairs", xLabel: "Hamming distance", yLabel: "fraction of pairs",
-            series: histogram
-        ).write(to: path("plots/hamming_histogram.svg"))
-        written.append("plots/hamming_histogram.svg")
+        // The evaluation's own plots: curves over K, code map, PR curve, histograms.
+        written += try EvaluationPlots(result: r, bits: bits, baseline: baseline, name: "\(bits)-bit codes")
+            .write(to: path("plots"), codeMap: codeMap()).map { "plots/" + $0 }
+        let mapped = keepsCodeMap || written.contains("plots/code_map.svg")
         // The report.
         var md = "# \(title)\n\n"
         md += summary.map { "- \($0)" }.joined(separator: "\n") + "\n\n"

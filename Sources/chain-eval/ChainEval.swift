@@ -4,8 +4,9 @@ import ChainData
 import ChainDistributed
 import ChainEvaluation
 import ChainModel
-import ChainTraining
 import ChainNumerics
+import ChainReport
+import ChainTraining
 import Foundation
 
 /// `chain-eval`: retrieval metrics of a trained checkpoint on its dataset, or of given code files.
@@ -41,6 +42,11 @@ struct ChainEval: ChainTool {
     @Flag(help: "Query i does not retrieve database item i (query set = database without the self-match).")
     var excludeSelf = false
     @Option(help: "Write the result as JSON (with the PR curve) to this file; written atomically.") var json: String?
+    @Option(
+        help: ArgumentHelp(
+            "Write the evaluation's plots here: mAP@K and precision@K over K, PR curve, Hamming histograms, code map.",
+            valueName: "folder"))
+    var plots: String?
 
     func run() throws {
         let comm = Communicator.world()
@@ -91,9 +97,11 @@ struct ChainEval: ChainTool {
                 )
             }
             let start = ContinuousClock.now
+            // With --plots, also at the curves' cutoffs (the table shows --topk).
             let r = RetrievalEvaluation.evaluate(
                 queries: queries, database: database, queryLabels: qLabels, databaseLabels: dbLabelMatrix,
-                topK: ks, excludeSelf: excludeSelf)
+                topK: plots == nil ? ks : CurveCutoffs.forDatabase(of: database.count, table: ks),
+                excludeSelf: excludeSelf)
             print(
                 "\(source): \(queries.count) queries × \(database.count) database items × \(database.bits) bits"
                     + String(format: " (ranked in %.2f s)", (ContinuousClock.now - start).seconds))
@@ -105,6 +113,14 @@ struct ChainEval: ChainTool {
                     + " |")
             print("| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |")
             print(String(format: "mAP (whole ranking) %.4f", r.mapAll))
+            if let plots {
+                let classes = (0..<qLabels.rows).map { i in
+                    qLabels.row(i).firstIndex { $0 != 0 }.map { $0 - i * qLabels.classes } ?? 0
+                }
+                let files = try EvaluationPlots(result: r, bits: database.bits, name: "\(database.bits)-bit codes")
+                    .write(to: plots, codeMap: CodeMap.chart(queries, classes: classes, seed: 1))
+                print("plots in \(plots): " + files.joined(separator: ", "))
+            }
             if let json {
                 var record = EvaluationRecord(r, bits: database.bits, histograms: false)
                 record.database = database.count

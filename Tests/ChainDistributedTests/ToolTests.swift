@@ -229,6 +229,17 @@ final class ToolTests: XCTestCase {
         let report = try String(contentsOfFile: run + "/report.md", encoding: .utf8)
         XCTAssertTrue(report.contains("plots/code_map.svg") && report.contains("- dataset: s"), report)
         XCTAssertEqual(try events().count, 1, "redrawing adds no event file")
+        // chain-eval --plots: the same table, and one evaluation's plots.
+        let checkpoint = try XCTUnwrap(Checkpoint.list(in: run + "/checkpoints").first)
+        let evaluate = ["--config", folder + "/data/s.yaml", "--checkpoint", checkpoint, "--topk", "5,20"]
+        let (s4, plain) = try tool("chain-eval", evaluate)
+        let (s5, plotted) = try tool("chain-eval", evaluate + ["--plots", folder + "/eval-plots"])
+        XCTAssertEqual(s4, 0, plain)
+        XCTAssertEqual(s5, 0, plotted)
+        XCTAssertEqual(table(plotted, "| mAP@K |"), table(plain, "| mAP@K |"))
+        for plot in ["map_at_k", "precision_at_k", "pr_curve", "code_map"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(folder)/eval-plots/\(plot).svg"), plot)
+        }
         let out = folder + "/comparison"
         let (s2, compared) = try tool("chain-report", [run, folder + "/no-order", "--out", out])
         XCTAssertEqual(s2, 0, compared)
