@@ -16,6 +16,11 @@ public struct LabelMatrix: Sendable, Equatable {
     /// Item i's labels.
     public func row(_ i: Int) -> ArraySlice<UInt8> { values[(i * classes)..<((i + 1) * classes)] }
 
+    /// Each row's first class (0 for a row with none): one class per item for the code map.
+    public var firstClasses: [Int] {
+        (0..<rows).map { i in row(i).firstIndex { $0 != 0 }.map { $0 - i * classes } ?? 0 }
+    }
+
     /// Whether items i of self and j of `other` share a class.
     public func shares(_ i: Int, with other: LabelMatrix, _ j: Int) -> Bool {
         for c in 0..<classes where values[i * classes + c] != 0 && other.values[j * classes + c] != 0 { return true }

@@ -130,8 +130,7 @@ public final class Communicator: @unchecked Sendable {
         if size == 1 {
             if send.count > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: send.count) }; return
         }
-        var displacements = [Int32](repeating: 0, count: size)
-        for r in 1..<size { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
+        let displacements = Self.displacements(counts)
         let c = counts.map { Int32($0) }
         watched("MPI_Allgatherv") {
             MPI_Allgatherv(
@@ -154,17 +153,13 @@ public final class Communicator: @unchecked Sendable {
             if sendCounts[0] > 0 { receive.baseAddress!.update(from: send.baseAddress!, count: sendCounts[0]) }
             return
         }
-        func offsets(_ counts: [Int]) -> [Int32] {
-            var o = [Int32](repeating: 0, count: counts.count)
-            for r in 1..<counts.count { o[r] = o[r - 1] + Int32(counts[r - 1]) }
-            return o
-        }
         precondition(
             max(sendCounts.reduce(0, +), receiveCounts.reduce(0, +)) < Int(Int32.max), "allToAll: over 2³¹ floats")
         watched("MPI_Alltoallv") {
             MPI_Alltoallv(
-                send.baseAddress, sendCounts.map { Int32($0) }, offsets(sendCounts), chain_mpi_float(),
-                receive.baseAddress, receiveCounts.map { Int32($0) }, offsets(receiveCounts), chain_mpi_float(), comm)
+                send.baseAddress, sendCounts.map { Int32($0) }, Self.displacements(sendCounts), chain_mpi_float(),
+                receive.baseAddress, receiveCounts.map { Int32($0) }, Self.displacements(receiveCounts),
+                chain_mpi_float(), comm)
         }
     }
 
@@ -227,8 +222,7 @@ public final class Communicator: @unchecked Sendable {
     public func allGather(_ bytes: [UInt8]) -> [[UInt8]] {
         guard size > 1 else { return [bytes] }
         let counts = allGather(bytes.count)
-        var displacements = [Int32](repeating: 0, count: size)
-        for r in 1..<size { displacements[r] = displacements[r - 1] + Int32(counts[r - 1]) }
+        let displacements = Self.displacements(counts)
         var all = [UInt8](repeating: 0, count: max(1, counts.reduce(0, +)))
         var mine = bytes.isEmpty ? [0] : bytes
         watched("MPI_Allgatherv") {
@@ -237,6 +231,13 @@ public final class Communicator: @unchecked Sendable {
                 chain_mpi_uint8(), comm)
         }
         return (0..<size).map { r in Array(all[Int(displacements[r])..<Int(displacements[r]) + counts[r]]) }
+    }
+
+    /// Where each rank's block starts in a concatenation of blocks of `counts` elements.
+    static func displacements(_ counts: [Int]) -> [Int32] {
+        var offsets = [Int32](repeating: 0, count: counts.count)
+        for r in counts.indices.dropFirst() { offsets[r] = offsets[r - 1] + Int32(counts[r - 1]) }
+        return offsets
     }
 
     /// Runs one blocking collective under the watchdog, if there is one.

@@ -37,9 +37,10 @@ public struct RunFolder {
         final = record.result
         bits = record.bits
         baseline = (try? EvaluationRecord.read(path: file("eval/pca-sign.json")))?.result
-        records = try text("metrics.jsonl").split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        guard FileManager.default.fileExists(atPath: file("metrics.jsonl")) else {
+            throw ReportError("\(file("metrics.jsonl")): missing (is \(directory) a finished run folder?)")
         }
+        records = RunRecorder.records(of: file("metrics.jsonl"))
         let logged = records.last { $0["kind"] as? String == "eval" }?.keys.compactMap { key -> Int? in
             key.hasPrefix("map@") ? Int(key.dropFirst(4)) : nil
         }
@@ -66,8 +67,7 @@ public struct RunFolder {
         let recorder = try RunRecorder(directory: directory, tensorBoard: false)
         return try recorder.finish(
             final: final, baseline: baseline, topK: topK, codeMap: nil, bits: bits, title: "CHAIN run \(name)",
-            summary: summary, config: config,
-            keepsCodeMap: FileManager.default.fileExists(atPath: directory + "/plots/code_map.svg"))
+            summary: summary, config: config)
     }
 
     /// (x, y) of a numeric field of metrics.jsonl's records of one kind.

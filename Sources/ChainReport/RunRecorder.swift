@@ -62,8 +62,11 @@ public final class RunRecorder {
     }
 
     /// All records of metrics.jsonl (this run and any it resumed).
-    func records() -> [[String: Any]] {
-        guard let text = try? String(contentsOfFile: path("metrics.jsonl"), encoding: .utf8) else { return [] }
+    func records() -> [[String: Any]] { Self.records(of: path("metrics.jsonl")) }
+
+    /// The records of a metrics.jsonl file (none if it cannot be read).
+    static func records(of file: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
@@ -73,8 +76,7 @@ public final class RunRecorder {
     @discardableResult
     public func finish(
         final r: RetrievalEvaluation.Result, baseline: RetrievalEvaluation.Result? = nil, topK: [Int]? = nil,
-        codeMap: @autoclosure () -> SVGChart? = nil, bits: Int, title: String, summary: [String], config: String,
-        keepsCodeMap: Bool = false
+        codeMap: SVGChart? = nil, bits: Int, title: String, summary: [String], config: String
     ) throws -> [String] {
         let all = records()
         func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
@@ -108,8 +110,9 @@ public final class RunRecorder {
         written.append("plots/map.svg")
         // The evaluation's own plots: curves over K, code map, PR curve, histograms.
         written += try EvaluationPlots(result: r, bits: bits, baseline: baseline, name: "\(bits)-bit codes")
-            .write(to: path("plots"), codeMap: codeMap()).map { "plots/" + $0 }
-        let mapped = keepsCodeMap || written.contains("plots/code_map.svg")
+            .write(to: path("plots"), codeMap: codeMap).map { "plots/" + $0 }
+        // A map drawn now, or kept from the run (chain-report cannot redraw it without the codes).
+        let mapped = FileManager.default.fileExists(atPath: path("plots/code_map.svg"))
         // The report.
         var md = "# \(title)\n\n"
         md += summary.map { "- \($0)" }.joined(separator: "\n") + "\n\n"

@@ -113,7 +113,7 @@ public struct TSNE: Sendable {
     /// p_ij: per row, the β that gives the perplexity (bisection on the entropy, 100 steps
     /// at most), then symmetrised and normalised to sum 1.
     func affinities(_ d2: [Float], _ n: Int) -> [Float] {
-        let target = log(min(perplexity, Double(n - 1) / 3).clamped(above: 1))
+        let target = log(max(min(perplexity, Double(n - 1) / 3), 1))
         var conditional = [Double](repeating: 0, count: n * n)
         var row = [Double](repeating: 0, count: n)
         for i in 0..<n {
@@ -149,8 +149,4 @@ public struct TSNE: Sendable {
         }
         return p
     }
-}
-
-extension Double {
-    fileprivate func clamped(above low: Double) -> Double { Swift.max(self, low) }
 }

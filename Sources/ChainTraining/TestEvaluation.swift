@@ -49,13 +49,6 @@ struct TestEvaluation {
         return (result, queryCodes)
     }
 
-    /// Each query's class for the code map: its first class (multi-label sets have several).
-    var queryClasses: [Int] {
-        (0..<queryLabels.rows).map { i in
-            queryLabels.row(i).firstIndex { $0 != 0 }.map { $0 - i * queryLabels.classes } ?? 0
-        }
-    }
-
     /// The final evaluation's cutoffs: the table's and the curves' (`CurveCutoffs`).
     var curveCutoffs: [Int] { CurveCutoffs.forDatabase(of: database.count, table: topK) }
 

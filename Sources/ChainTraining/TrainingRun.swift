@@ -182,7 +182,9 @@ public final class TrainingRun {
         }
         let files = try recorder.finish(
             final: result, baseline: pcaBaselineResult, topK: topK,
-            codeMap: final.map { CodeMap.chart($0.queryCodes, classes: evaluation.queryClasses, seed: options.seed) },
+            codeMap: final.map {
+                CodeMap.chart($0.queryCodes, classes: evaluation.queryLabels.firstClasses, seed: options.seed)
+            },
             bits: config.bits,
             title: "CHAIN run \((directory as NSString).lastPathComponent)",
             summary: [

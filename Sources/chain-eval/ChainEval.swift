@@ -114,11 +114,8 @@ struct ChainEval: ChainTool {
             print("| recall@K | " + ks.map { String(format: "%.4f", r.recallAtK[$0]!) }.joined(separator: " | ") + " |")
             print(String(format: "mAP (whole ranking) %.4f", r.mapAll))
             if let plots {
-                let classes = (0..<qLabels.rows).map { i in
-                    qLabels.row(i).firstIndex { $0 != 0 }.map { $0 - i * qLabels.classes } ?? 0
-                }
                 let files = try EvaluationPlots(result: r, bits: database.bits, name: "\(database.bits)-bit codes")
-                    .write(to: plots, codeMap: CodeMap.chart(queries, classes: classes, seed: 1))
+                    .write(to: plots, codeMap: CodeMap.chart(queries, classes: qLabels.firstClasses, seed: 1))
                 print("plots in \(plots): " + files.joined(separator: ", "))
             }
             if let json {
