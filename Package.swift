@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 // CHAIN: distributed self-supervised video hashing.
 // Layers, each importing only layers below it: C libraries (CKernels, OpenBLAS, HDF5, MPI, zlib)
-// → ChainNumerics → ChainNN → ChainModel; ChainStorage → ChainData → ChainEvaluation →
-// ChainReport; ChainDistributed; all of them → ChainTraining → ChainCLI → the executables.
+// → ChainNumerics → ChainNN → ChainModel → ChainExport (ONNX); ChainStorage → ChainData →
+// ChainEvaluation → ChainReport; ChainDistributed; all of them → ChainTraining → ChainCLI → the
+// executables.
 // See docs/architecture.md.
 import PackageDescription
 
@@ -17,6 +18,7 @@ let package = Package(
         .executable(name: "chain-search", targets: ["ChainSearchTool"]),
         .executable(name: "chain-extract", targets: ["ChainExtractTool"]),
         .executable(name: "chain-report", targets: ["ChainReportTool"]),
+        .executable(name: "chain-export", targets: ["ChainExportTool"]),
         .library(name: "ChainNN", targets: ["ChainNN"]),
     ],
     dependencies: [
@@ -68,6 +70,11 @@ let package = Package(
             name: "ChainReport",
             dependencies: [
                 "ChainEvaluation", "ChainNumerics", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
+        .target(
+            name: "ChainExport",
+            dependencies: [
+                "ChainModel", "ChainNN", "ChainNumerics", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
         .target(
             name: "ChainExtraction",
@@ -128,6 +135,13 @@ let package = Package(
                 "ChainCLI", "ChainReport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Sources/chain-report"),
         .executableTarget(
+            name: "ChainExportTool",
+            dependencies: [
+                "ChainCLI", "ChainData", "ChainDistributed", "ChainExport", "ChainTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ], path: "Sources/chain-export"),
+        .executableTarget(
             name: "ChainBenchTool",
             dependencies: [
                 "ChainCLI", "ChainNN", "ChainNumerics", "ChainModel", "ChainData", "ChainEvaluation",
@@ -172,6 +186,13 @@ let package = Package(
             exclude: ["make_packbits_fixture.py"],
             resources: [.copy("Fixtures/packbits.json")]),
         .testTarget(name: "ChainReportTests", dependencies: ["ChainReport", "ChainEvaluation"]),
+        .testTarget(
+            name: "ChainExportTests",
+            dependencies: [
+                "ChainExport", "ChainModel", "ChainNN", "ChainNumerics", "ChainEvaluation", "ChainStorage",
+                "ChainTestSupport", "ChainExportTool", "ChainTrainTool", "ChainEncodeTool", "ChainDataTool",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .testTarget(
             name: "ChainDataTests",
             dependencies: [

@@ -4,10 +4,15 @@ import Foundation
 
 /// Binary codes on disk: an HDF5 file with dataset `codes`, uint8, shape (N, ⌈bits/8⌉),
 /// packed most-significant bit first (exactly `numpy.packbits(codes > 0, axis=1)`, the layout
-/// faiss binary indexes use), and an integer attribute `bits` on the dataset.
+/// faiss binary indexes use), and an integer attribute `bits` on the dataset. Optionally a
+/// dataset `values`, float32 (N, bits): the real-valued codes whose signs the bits are.
 public enum CodeFile {
-    /// Writes atomically (temporary name, then rename): a failure leaves no file.
-    public static func write(_ codes: PackedCodes, to path: String, attributes: [String: String] = [:]) throws {
+    /// Writes atomically (temporary name, then rename): a failure leaves no file. `values`,
+    /// when given, holds codes.count × codes.bits floats.
+    public static func write(
+        _ codes: PackedCodes, values: [Float]? = nil, to path: String, attributes: [String: String] = [:]
+    ) throws {
+        precondition(values.map { $0.count == codes.count * codes.bits } ?? true, "values must be N × bits")
         let temporary = path + ".partial"
         do {
             let file = try HDF5File(path: temporary, mode: .truncate)
@@ -18,6 +23,14 @@ public enum CodeFile {
                 }
             }
             try d.attributes.set("bits", Int64(codes.bits))
+            if let values {
+                let v = try file.createDataset("values", shape: [codes.count, codes.bits], type: .float32)
+                if codes.count > 0 {
+                    try values.withUnsafeBufferPointer {
+                        try v.write(start: [0, 0], count: [codes.count, codes.bits], from: $0.baseAddress!)
+                    }
+                }
+            }
             for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { try file.attributes.set(k, v) }
             try file.flush()
             file.close()

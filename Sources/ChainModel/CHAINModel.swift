@@ -85,10 +85,12 @@ public struct CHAINModel: Sendable {
 
     /// Binary codes (±1) of `batch` un-augmented videos: features [batch·frames, F].
     /// Writes codes [batch, bits]: the sign of the sum over frames of the frame codes, or of
-    /// the frames' h with `CodePooling.activations`.
+    /// the frames' h with `CodePooling.activations`; and, when given, `values` [batch, bits]:
+    /// the real-valued codes, that sum divided by the number of frames read (what an exported
+    /// model's `code` output holds).
     public func encode(
         _ features: UnsafePointer<Float>, batch: Int, _ e: Encoding,
-        codes: UnsafeMutablePointer<Float>
+        codes: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>? = nil
     ) {
         let length = e.sequenceLength, bits = config.bits, f = config.encoder.inputSize
         var rng = Philox(seed: 0)  // inference draws nothing
@@ -126,5 +128,9 @@ public struct CHAINModel: Sendable {
             }
         }
         for i in 0..<(batch * bits) { codes[i] = sums[i] < 0 ? -1 : 1 }
+        if let values {
+            let frames = Float(e.views * length)
+            for i in 0..<(batch * bits) { values[i] = sums[i] / frames }
+        }
     }
 }

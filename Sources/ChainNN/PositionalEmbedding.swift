@@ -49,6 +49,11 @@ public struct PositionalEmbedding: Sendable {
         return UnsafePointer(fixedTable!.pointer)
     }
 
+    /// The whole table [maxPositions, size], learned or fixed (what an exported model stores).
+    public func tableValues(_ params: ParameterStore) -> [Float] {
+        Array(UnsafeBufferPointer(start: rowPointer(params), count: maxPositions * size))
+    }
+
     /// x[r, :] += PE[positions[r], :] for each row.
     public func forward(
         _ x: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, rows: Int,

@@ -36,30 +36,57 @@ public struct DistributedEncoder {
         _ file: FeatureFile, batchSize: Int = 64,
         progress: ((_ done: Int, _ share: Int) -> Void)? = nil
     ) throws -> PackedCodes {
+        try encodeDistributed(file, batchSize: batchSize, keepingValues: false, progress: progress).codes
+    }
+
+    /// Like `encodeDistributed`, with the real-valued codes too: values [N·A, bits], the mean
+    /// over a video's frames whose sign is its code (`CHAINModel.encode(values:)`).
+    public func encodeDistributedWithValues(
+        _ file: FeatureFile, batchSize: Int = 64,
+        progress: ((_ done: Int, _ share: Int) -> Void)? = nil
+    ) throws -> (codes: PackedCodes, values: [Float]) {
+        try encodeDistributed(file, batchSize: batchSize, keepingValues: true, progress: progress)
+    }
+
+    private func encodeDistributed(
+        _ file: FeatureFile, batchSize: Int, keepingValues: Bool, progress: ((Int, Int) -> Void)?
+    ) throws -> (codes: PackedCodes, values: [Float]) {
         let bits = model.config.bits * file.copies  // code floats per row of the file
         let share = ShardedSource.shard(rank: comm.rank, worldSize: comm.size, count: file.count)
         var mine = [Float](repeating: 0, count: max(1, share.count * bits))
+        var mineValues = [Float](repeating: 0, count: keepingValues ? max(1, share.count * bits) : 0)
         try comm.everyRank(
-            { try encode(file, videos: share, batchSize: batchSize, into: &mine, progress: progress) },
+            {
+                try mineValues.withUnsafeMutableBufferPointer { values in
+                    try encode(
+                        file, videos: share, batchSize: batchSize, into: &mine,
+                        values: keepingValues ? values.baseAddress : nil, progress: progress)
+                }
+            },
             elsewhere: RemoteRankError("\(file.path): another rank could not encode its share"))
         let counts = (0..<comm.size).map {
             ShardedSource.shard(rank: $0, worldSize: comm.size, count: file.count).count * bits
         }
-        var all = [Float](repeating: 0, count: file.count * bits)
-        mine.withUnsafeBufferPointer { m in
-            all.withUnsafeMutableBufferPointer {
-                comm.allGather(UnsafeBufferPointer(rebasing: m[0..<(share.count * bits)]), counts: counts, into: $0)
+        func gathered(_ part: [Float]) -> [Float] {
+            var all = [Float](repeating: 0, count: file.count * bits)
+            part.withUnsafeBufferPointer { m in
+                all.withUnsafeMutableBufferPointer {
+                    comm.allGather(UnsafeBufferPointer(rebasing: m[0..<(share.count * bits)]), counts: counts, into: $0)
+                }
             }
+            return all
         }
-        return all.withUnsafeBufferPointer {
+        let codes = gathered(mine).withUnsafeBufferPointer {
             PackedCodes(values: $0.baseAddress!, count: file.count * file.copies, bits: model.config.bits)
         }
+        return (codes, keepingValues ? gathered(mineValues) : [])
     }
 
-    /// Codes (±1 floats) of `videos` of `file` (all their copies), `batchSize` videos at a time.
+    /// Codes (±1 floats) of `videos` of `file` (all their copies), `batchSize` videos at a time;
+    /// and their real-valued codes into `values` (as many floats) when given.
     func encode(
         _ file: FeatureFile, videos: Range<Int>, batchSize: Int, into codes: inout [Float],
-        progress: ((Int, Int) -> Void)? = nil
+        values: UnsafeMutablePointer<Float>? = nil, progress: ((Int, Int) -> Void)? = nil
     ) throws {
         let copies = file.copies, bits = model.config.bits * copies  // code floats per row of the file
         guard !videos.isEmpty else { return }
@@ -73,9 +100,10 @@ public struct DistributedEncoder {
                 let n = min(batchSize, videos.upperBound - first)
                 try file.read(first: first, count: n, into: buffer.pointer)
                 try file.checkFinite(buffer.pointer, videos: Array(first..<(first + n)))
+                let row = (first - videos.lowerBound) * bits
                 model.encode(
-                    buffer.pointer, batch: n * copies, encoding,
-                    codes: out.baseAddress! + (first - videos.lowerBound) * bits)
+                    buffer.pointer, batch: n * copies, encoding, codes: out.baseAddress! + row,
+                    values: values.map { $0 + row })
                 first += n
                 progress?(first - videos.lowerBound, videos.count)
             }
