@@ -3,8 +3,9 @@ import Foundation
 import XCTest
 
 /// chain-export on trained checkpoints: onnxruntime on the exported model gives chain-encode's
-/// code file bit for bit and its real values (--values) within 1e-5, at 16 and 64 bits; bad
-/// input is refused with the file named and nothing written.
+/// code file bit for bit and its real values (--values) within 1e-5, at 16 and 64 bits, and for
+/// a ConMH-mode checkpoint (whose decoder is left out); bad input is refused with the file
+/// named and nothing written.
 final class ChainExportToolTests: XCTestCase {
     var folder = ""
 
@@ -48,6 +49,7 @@ final class ChainExportToolTests: XCTestCase {
                 "shortcut-views-64", 64,
                 ["model.input_shortcut=pca", "evaluation.views=2", "evaluation.pooling=activations"]
             ),
+            ("conmh-32", 32, ["model.mode=conmh", "model.head_size=6"]),
         ]
         for (name, bits, extra) in runs {
             let checkpoint = try train(name, bits: bits, extra)
