@@ -59,25 +59,22 @@ extension ONNXGraph {
             let r = node("Reshape", [p, split], output: name + label + ".heads")
             return node("Transpose", [r], [.ints("perm", [0, 1, 3, 2, 4])], output: name + label + ".by_head")
         }
-        let q = projected(0, ".q"), k = projected(1, ".k"), v = projected(2, ".v")
-        let kT = node("Transpose", [k], [.ints("perm", [0, 1, 2, 4, 3])], output: name + ".k_t")
-        let dot = node("MatMul", [q, kT], output: name + ".dot")
+        // (N, k, h, L, dh) each; keys transposed to (N, k, h, dh, L).
+        let query = projected(0, ".q"), key = projected(1, ".k"), value = projected(2, ".v")
+        let keyT = node("Transpose", [key], [.ints("perm", [0, 1, 2, 4, 3])], output: name + ".k_t")
+        let dot = node("MatMul", [query, keyT], output: name + ".dot")  // (N, k, h, L, L)
         let scores = node(
             "Mul", [dot, scalar(name + ".scale", 1 / Float(dh).squareRoot())], output: name + ".scores")
         let probs = node("Softmax", [scores], [.int("axis", -1)], output: name + ".probs")
-        let context = node("MatMul", [probs, v], output: name + ".context_by_head")
+        let context = node("MatMul", [probs, value], output: name + ".context_by_head")  // (N, k, h, L, dh)
         let byFrame = node("Transpose", [context], [.ints("perm", [0, 1, 3, 2, 4])], output: name + ".context_t")
         let join = constant(name + ".join_heads", int64s: [0, 0, 0, Int64(inner)], shape: [4])
-        let joined = node("Reshape", [byFrame, join], output: name + ".context")
+        let joined = node("Reshape", [byFrame, join], output: name + ".context")  // (N, k, L, h·dh)
         return linear(joined, mha.outProjection, store, name: name + ".out_proj")
     }
 
     /// fc2(GELU(fc1(x))).
-    mutating func feedForward(
-        _ x: String, _ block: TransformerBlock, _ store: ParameterStore, name: String
-    )
-        -> String
-    {
+    mutating func feedForward(_ x: String, _ block: TransformerBlock, _ store: ParameterStore, name: String) -> String {
         let hidden = linear(x, block.fc1, store, name: name + ".fc1")
         return linear(gelu(hidden, name: name + ".gelu"), block.fc2, store, name: name + ".fc2")
     }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// An ONNX graph under construction: nodes in the order they are added (a topological order,
-/// since a node can only read values that already exist), constant tensors (initializers) and
-/// the graph's typed inputs and outputs.
+/// An ONNX graph under construction: nodes in the order they are added (which ONNX requires
+/// to be a topological order: the builders add a node only after the values it reads),
+/// constant tensors (initializers) and the graph's typed inputs and outputs.
 ///
 /// Every value is named by the caller's scope plus what it is ("encoder.blocks.0.attn.scores"),
 /// so a graph viewer (Netron) shows the model's own structure.
@@ -16,12 +16,10 @@ public struct ONNXGraph {
         proto.docString = doc
     }
 
-    /// A graph input: a float32 tensor with fixed (`.size`) or named (`.symbol`) dimensions.
+    /// A graph input: a tensor with fixed (`.size`) or named (`.symbol`) dimensions.
     public mutating func input(
         _ name: String, elementType: ONNXElementType, shape: [ONNXDimension], doc: String
-    )
-        -> String
-    {
+    ) -> String {
         proto.input.append(Self.valueInfo(unique(name), elementType, shape, doc))
         return name
     }
@@ -34,20 +32,27 @@ public struct ONNXGraph {
         proto.output.append(Self.valueInfo(name, elementType, shape, doc))
     }
 
-    /// A float32 constant of `shape` (row-major), stored as raw little-endian bytes.
+    /// A float32 constant of `shape` (row-major).
     public mutating func constant(_ name: String, floats: [Float], shape: [Int]) -> String {
-        precondition(floats.count == shape.reduce(1, *), "\(name): \(floats.count) values for shape \(shape)")
-        var t = tensor(name, .float, shape)
-        t.rawData = floats.withUnsafeBufferPointer { Data(buffer: $0) }
-        proto.initializer.append(t)
-        return t.name
+        initializer(name, floats, .float, shape)
     }
 
     /// An int64 constant of `shape` (a scalar when `shape` is empty).
     public mutating func constant(_ name: String, int64s: [Int64], shape: [Int]) -> String {
-        precondition(int64s.count == shape.reduce(1, *), "\(name): \(int64s.count) values for shape \(shape)")
-        var t = tensor(name, .int64, shape)
-        t.rawData = int64s.withUnsafeBufferPointer { Data(buffer: $0) }
+        initializer(name, int64s, .int64, shape)
+    }
+
+    /// Stores `values` as the raw bytes ONNX reads little-endian (the byte order of every host
+    /// this engine builds for: x86-64 and arm64).
+    private mutating func initializer<Element>(
+        _ name: String, _ values: [Element], _ type: ONNXElementType, _ shape: [Int]
+    ) -> String {
+        precondition(values.count == shape.reduce(1, *), "\(name): \(values.count) values for shape \(shape)")
+        var t = Onnx_TensorProto()
+        t.name = unique(name)
+        t.dataType = Int32(type.rawValue)
+        t.dims = shape.map(Int64.init)
+        t.rawData = values.withUnsafeBufferPointer { Data(buffer: $0) }
         proto.initializer.append(t)
         return t.name
     }
@@ -75,14 +80,6 @@ public struct ONNXGraph {
     private mutating func unique(_ name: String) -> String {
         precondition(names.insert(name).inserted, "ONNX value \(name) is defined twice")
         return name
-    }
-
-    private mutating func tensor(_ name: String, _ type: ONNXElementType, _ shape: [Int]) -> Onnx_TensorProto {
-        var t = Onnx_TensorProto()
-        t.name = unique(name)
-        t.dataType = Int32(type.rawValue)
-        t.dims = shape.map(Int64.init)
-        return t
     }
 
     private static func valueInfo(
