@@ -41,6 +41,10 @@ public struct CHAINConfig: Sendable, Equatable {
     /// Task 2: frame-order verification (α), and what its head predicts.
     public var orderWeight: Float
     public var orderTarget = OrderTarget.rank
+    /// The fraction of view 0's frames the order pass moves (1: all of them, the encoder
+    /// seeing slot positions 0…L−1; below 1 the others stay in place at their positions, the
+    /// context the moved ones are placed against: `FrameOrderObjective`).
+    public var orderShuffled: Float = 1
     /// Task 3: scene-change regularisation (β). Off by default: on mmnist it lowered mAP at
     /// every K in every setting tried (docs/method.md, ablation); set β > 0 to use it.
     public var sceneWeight: Float

@@ -52,6 +52,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// What the order head predicts: rank (among the view's L frames) or position (the
         /// frame's index among the video's T).
         public var orderTarget = OrderTarget.rank
+        /// The fraction of the view's frames the order pass moves: 1 shuffles them all (at slot
+        /// positions); below 1 the rest stay in place as the context (docs/method.md).
+        public var orderShuffled: Double = 1
         public var sceneWeight: Double = 0
         public var temperature: Double = 0.5
         /// τ⁺ of the debiased contrastive loss (0: plain NT-Xent).
@@ -72,7 +75,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case contrastiveWeight = "contrastive_weight", orderWeight = "order_weight", sceneWeight = "scene_weight"
             case temperature, debias, sceneTemperature = "scene_temperature", sceneViews = "scene_views"
-            case orderTarget = "order_target"
+            case orderTarget = "order_target", orderShuffled = "order_shuffled"
             case sceneClustering = "scene_clustering", sceneNegatives = "scene_negatives", sceneTargets =
                 "scene_targets"
             case reconstructionWeight = "reconstruction_weight"
@@ -342,6 +345,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
             objectives.debias >= 0 && objectives.debias < 1,
             "objectives.debias must be in [0, 1) (got \(objectives.debias))")
         try require(
+            objectives.orderShuffled > 0 && objectives.orderShuffled <= 1,
+            "objectives.order_shuffled must be in (0, 1] (got \(objectives.orderShuffled))")
+        try require(
             objectives.sceneViews == 1 || objectives.sceneViews == 2,
             "objectives.scene_views must be 1 or 2 (got \(objectives.sceneViews))")
         try require(
@@ -390,6 +396,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             c.encoder.headSize = headSize
             c.orderWeight = Float(objectives.orderWeight)
             c.orderTarget = objectives.orderTarget
+            c.orderShuffled = Float(objectives.orderShuffled)
             c.inputShortcut = model.inputShortcut
             c.sceneWeight = Float(objectives.sceneWeight)
             c.scene.temperature = Float(objectives.sceneTemperature)
@@ -456,12 +463,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.objectives.sceneTargets = .sameView
         legacy.views.augmentedCopies = true
         legacy.objectives.orderTarget = .rank
+        legacy.objectives.orderShuffled = 1
         legacy.model.inputShortcut = .none
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
             "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
-            "model.input_shortcut",
+            "model.input_shortcut", "objectives.order_shuffled",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

@@ -182,6 +182,26 @@ final class CHAINModelTests: XCTestCase {
         XCTAssertTrue(r.passed, "\(r)")
     }
 
+    /// The order pass moving a third of the view's frames (the rest stay as context): only the
+    /// moved frames are asked (2 of the 6 per video), with rank and position targets, and the
+    /// whole objective against finite differences.
+    func testWholeModelGradientWithPartlyShuffledOrder() {
+        for target in OrderTarget.allCases {
+            var config = smallConfig()
+            config.hashActivation = .hardTanh
+            config.sceneWeight = 0
+            config.orderTarget = target
+            config.orderShuffled = 1.0 / 3
+            let (model, _, run) = stepFixture(config, seed: 19, frames: 12)
+            model.store.zeroGradients()
+            let losses = run()
+            XCTAssertGreaterThan(losses.order, 0)
+            XCTAssertEqual(losses.orderFrames, 3 * 2, "\(target): m = round(6/3) moved frames per video")
+            let r = GradientCheck().checkParameters(model.store, perParameter: 4) { run().total }
+            XCTAssertTrue(r.passed, "\(target): \(r)")
+        }
+    }
+
     /// Features clustering finds the video's cuts from its inputs alone, once per video: the
     /// scene labels of a video do not change as the model trains, and frames of one scene
     /// share a prototype in both views.

@@ -48,8 +48,8 @@ public final class CHAINStep: TrainingStep {
         if c.usesOrder {
             objectives.append(
                 FrameOrderObjective(
-                    model, weight: c.orderWeight, target: c.orderTarget, length: l, maxBatch: maxBatch,
-                    workers: workers))
+                    model, weight: c.orderWeight, target: c.orderTarget, shuffled: c.orderShuffled, length: l,
+                    maxBatch: maxBatch, workers: workers))
         }
         self.objectives = objectives
     }

@@ -6,7 +6,15 @@ import ChainNumerics
 /// rank among the view's L frames (`OrderTarget.rank`: softmax over the first L of the
 /// head's T_max outputs) or its absolute index t among the video's T frames
 /// (`OrderTarget.position`: over the first T outputs). Cross-entropy, the global mean over
-/// frames.
+/// the frames asked.
+///
+/// `shuffled` = 1 moves every frame and the positions are the slots 0…L−1: nothing tells
+/// where a frame belongs but its content. Below 1, m = max(2, round(shuffled·L)) random slots
+/// pass their frames round a random cycle (every chosen frame moves); all frames keep the
+/// positions of their slots as the views see them (the slots' original frame indices), so the
+/// m moved frames sit at wrong positions among correctly placed ones, and only they are asked.
+/// On videos whose reversal is another valid video (shots' classes), a shuffled bag cannot say
+/// which end came first; against the unmoved frames it can.
 ///
 /// The pass reads view 0's projection (view 0 `keepsProjection`) instead of projecting the
 /// same frames again, and adds its gradient there. forward: permute, encoder, head, loss.
@@ -15,12 +23,17 @@ import ChainNumerics
 final class FrameOrderObjective: TrainingObjective {
     let weight: Float
     let target: OrderTarget
+    /// The fraction of a view's frames moved (1: all, at slot positions).
+    let shuffled: Float
     let length: Int, maxPositions: Int, modelSize: Int
     let phase = "order pass"
     var reachesViewCodes: Bool { false }
     let encoder: TransformerEncoder.Activations
     /// [maxBatch·L] slot s of video v holds view row v·L + sourceRow…; targets: its original slot.
     var positions: [Int32], targets: [Int32], sourceRow: [Int]
+    /// The rows whose frame was moved, in order (every row when `shuffled` = 1); the loss
+    /// and its gradient are over these, compacted.
+    var askedRows: [Int] = []
     /// [maxBatch·L, d] the permuted projection and its gradient; the encoder output's gradient.
     let embedded: Tensor, dEmbedded: Tensor, dHidden: Tensor
     /// [maxBatch·L, T_max] the head's logits and their gradient; the first C of each row
@@ -28,10 +41,15 @@ final class FrameOrderObjective: TrainingObjective {
     let logits: Tensor, dLogits: Tensor, compactLogits: Tensor
     private var hidden: UnsafeMutablePointer<Float>?
 
-    init(_ model: CHAINModel, weight: Float, target: OrderTarget, length: Int, maxBatch: Int, workers: Int) {
+    init(
+        _ model: CHAINModel, weight: Float, target: OrderTarget, shuffled: Float = 1, length: Int, maxBatch: Int,
+        workers: Int
+    ) {
+        precondition(shuffled > 0 && shuffled <= 1, "the order pass's shuffled fraction must be in (0, 1]")
         let c = model.config, rows = maxBatch * length
         self.weight = weight
         self.target = target
+        self.shuffled = shuffled
         self.length = length
         maxPositions = c.encoder.maxPositions
         modelSize = c.encoder.modelSize
@@ -51,15 +69,17 @@ final class FrameOrderObjective: TrainingObjective {
         let model = step.model, view = step.views[0], batch = step.batch.count, l = length, d = modelSize
         precondition(view.keepsProjection && view.length == l, "the order pass needs view 0's projection")
         let rows = batch * l
+        askedRows.removeAll(keepingCapacity: true)
         for v in 0..<batch {
-            let permutation = step.streams[v].permutation(l)
+            let source = sources(&step.streams[v])  // slot s shows the view's frame source[s]
             for s in 0..<l {
-                sourceRow[v * l + s] = v * l + permutation[s]
+                sourceRow[v * l + s] = v * l + source[s]
                 (embedded.pointer + (v * l + s) * d).update(
                     from: view.projected.pointer + sourceRow[v * l + s] * d,
                     count: d)
-                positions[v * l + s] = Int32(s)
-                targets[v * l + s] = target == .rank ? Int32(permutation[s]) : view.positions[v * l + permutation[s]]
+                positions[v * l + s] = shuffled == 1 ? Int32(s) : view.positions[v * l + s]
+                targets[v * l + s] = target == .rank ? Int32(source[s]) : view.positions[v * l + source[s]]
+                if shuffled == 1 || source[s] != s { askedRows.append(v * l + s) }
             }
         }
         let out = positions.withUnsafeBufferPointer {
@@ -69,19 +89,34 @@ final class FrameOrderObjective: TrainingObjective {
         }
         hidden = out
         model.orderHead.forward(out, logits.pointer, rows: rows, model.store)
-        let c = classes(step)
-        for r in 0..<rows { (compactLogits.pointer + r * c).update(from: logits.pointer + r * maxPositions, count: c) }
-        let totalRows = step.exchange.allGatherCounts(rows).reduce(0, +)
-        let share = Float(rows) / Float(totalRows)
+        let c = classes(step), asked = askedRows.count
+        for (i, r) in askedRows.enumerated() {
+            (compactLogits.pointer + i * c).update(from: logits.pointer + r * maxPositions, count: c)
+        }
+        let askedTargets = askedRows.map { targets[$0] }
+        let totalAsked = step.exchange.allGatherCounts(asked).reduce(0, +)
+        let share = Float(asked) / Float(max(1, totalAsked))
         // The gradient is formed with the loss (into compactLogits, in place) and used in backward.
-        let (loss, correct) = targets.withUnsafeBufferPointer {
+        let (loss, correct) = askedTargets.withUnsafeBufferPointer {
             SoftmaxCrossEntropy.lossAndGradient(
-                logits: compactLogits.pointer, targets: $0.baseAddress!, rows: rows,
+                logits: compactLogits.pointer, targets: $0.baseAddress!, rows: asked,
                 classes: c, dLogits: compactLogits.pointer, weight: weight * share)
         }
         losses.order = loss * Double(share)
         losses.orderCorrect = correct
-        losses.orderFrames = rows
+        losses.orderFrames = asked
+    }
+
+    /// Which of the view's frames each slot shows: a random permutation when every frame
+    /// moves; else m random slots in random order c₀…c_{m−1}, slot c_{j+1} showing frame c_j
+    /// (a random cycle, so each of them moves) and the other slots their own frames.
+    func sources(_ stream: inout Philox) -> [Int] {
+        let l = length, permutation = stream.permutation(l)
+        guard shuffled < 1 else { return permutation }
+        let m = min(l, max(2, Int((shuffled * Float(l)).rounded())))
+        var source = Array(0..<l)
+        for j in 0..<m { source[permutation[(j + 1) % m]] = permutation[j] }
+        return source
     }
 
     func backwardAfterViews(_ step: StepContext) {
@@ -89,7 +124,9 @@ final class FrameOrderObjective: TrainingObjective {
         guard let hidden else { preconditionFailure("order pass: backward before forward") }
         dLogits.fill(0)
         let c = classes(step)
-        for r in 0..<rows { (dLogits.pointer + r * maxPositions).update(from: compactLogits.pointer + r * c, count: c) }
+        for (i, r) in askedRows.enumerated() {
+            (dLogits.pointer + r * maxPositions).update(from: compactLogits.pointer + i * c, count: c)
+        }
         model.orderHead.backward(hidden, dLogits.pointer, dHidden.pointer, rows: rows, model.store)
         positions.withUnsafeBufferPointer {
             model.encoder.backward(
