@@ -1,6 +1,6 @@
 /// The element types this exporter uses (values of ONNX's TensorProto.DataType).
 public enum ONNXElementType: Int, Sendable {
-    case float = 1, uint8 = 2, int64 = 7, bool = 9
+    case float = 1, uint8 = 2, int64 = 7
 }
 
 /// One dimension of a graph input or output: fixed, or a named size set at run time.

@@ -29,11 +29,12 @@ final class FrameOrderObjective: TrainingObjective {
     let phase = "order pass"
     var reachesViewCodes: Bool { false }
     let encoder: TransformerEncoder.Activations
-    /// [maxBatch·L] slot s of video v holds view row v·L + sourceRow…; targets: its original slot.
-    var positions: [Int32], targets: [Int32], sourceRow: [Int]
-    /// The rows whose frame was moved, in order (every row when `shuffled` = 1); the loss
-    /// and its gradient are over these, compacted.
-    var askedRows: [Int] = []
+    /// [maxBatch·L] slot s of video v holds view row sourceRow[v·L + s], at positions[v·L + s].
+    var positions: [Int32], sourceRow: [Int]
+    /// The rows whose frame was moved, in order (every row when `shuffled` = 1), and what the
+    /// head must say for each (rank or position); the loss and its gradient are over these,
+    /// compacted.
+    var askedRows: [Int] = [], askedTargets: [Int32] = []
     /// [maxBatch·L, d] the permuted projection and its gradient; the encoder output's gradient.
     let embedded: Tensor, dEmbedded: Tensor, dHidden: Tensor
     /// [maxBatch·L, T_max] the head's logits and their gradient; the first C of each row
@@ -55,7 +56,6 @@ final class FrameOrderObjective: TrainingObjective {
         modelSize = c.encoder.modelSize
         encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
         positions = [Int32](repeating: 0, count: rows)
-        targets = [Int32](repeating: 0, count: rows)
         sourceRow = [Int](repeating: 0, count: rows)
         embedded = Tensor(shape: [rows, modelSize])
         dEmbedded = Tensor(shape: [rows, modelSize])
@@ -70,6 +70,7 @@ final class FrameOrderObjective: TrainingObjective {
         precondition(view.keepsProjection && view.length == l, "the order pass needs view 0's projection")
         let rows = batch * l
         askedRows.removeAll(keepingCapacity: true)
+        askedTargets.removeAll(keepingCapacity: true)
         for v in 0..<batch {
             let source = sources(&step.streams[v])  // slot s shows the view's frame source[s]
             for s in 0..<l {
@@ -78,8 +79,10 @@ final class FrameOrderObjective: TrainingObjective {
                     from: view.projected.pointer + sourceRow[v * l + s] * d,
                     count: d)
                 positions[v * l + s] = shuffled == 1 ? Int32(s) : view.positions[v * l + s]
-                targets[v * l + s] = target == .rank ? Int32(source[s]) : view.positions[v * l + source[s]]
-                if shuffled == 1 || source[s] != s { askedRows.append(v * l + s) }
+                if shuffled == 1 || source[s] != s {
+                    askedRows.append(v * l + s)
+                    askedTargets.append(target == .rank ? Int32(source[s]) : view.positions[v * l + source[s]])
+                }
             }
         }
         let out = positions.withUnsafeBufferPointer {
@@ -93,7 +96,6 @@ final class FrameOrderObjective: TrainingObjective {
         for (i, r) in askedRows.enumerated() {
             (compactLogits.pointer + i * c).update(from: logits.pointer + r * maxPositions, count: c)
         }
-        let askedTargets = askedRows.map { targets[$0] }
         let totalAsked = step.exchange.allGatherCounts(asked).reduce(0, +)
         let share = Float(asked) / Float(max(1, totalAsked))
         // The gradient is formed with the loss (into compactLogits, in place) and used in backward.
