@@ -45,6 +45,9 @@ public struct CHAINConfig: Sendable, Equatable {
     /// seeing slot positions 0…L−1; below 1 the others stay in place at their positions, the
     /// context the moved ones are placed against: `FrameOrderObjective`).
     public var orderShuffled: Float = 1
+    /// Whether view 0 played backwards joins the contrastive batch as a negative
+    /// (`ReversedViewPass`): the order asked of the code, not of a head.
+    public var reversedNegatives = false
     /// Task 3: scene-change regularisation (β). Off by default: on mmnist it lowered mAP at
     /// every K in every setting tried (docs/method.md, ablation); set β > 0 to use it.
     public var sceneWeight: Float
@@ -107,6 +110,8 @@ public struct CHAINConfig: Sendable, Equatable {
 
     public var usesContrastive: Bool { contrastiveWeight > 0 }
     public var usesOrder: Bool { orderWeight > 0 }
+    /// Reversed views as negatives (they need the contrastive task).
+    public var usesReversedNegatives: Bool { reversedNegatives && usesContrastive }
     public var usesScene: Bool { sceneWeight > 0 }
     /// ConMH mode, or chain mode with γ > 0.
     public var usesReconstruction: Bool { mode == .conmh || reconstructionWeight > 0 }

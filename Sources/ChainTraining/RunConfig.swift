@@ -55,6 +55,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// The fraction of the view's frames the order pass moves: 1 shuffles them all (at slot
         /// positions); below 1 the rest stay in place as the context (docs/method.md).
         public var orderShuffled: Double = 1
+        /// View 0 played backwards is a contrastive negative of every anchor (docs/method.md).
+        public var reversedNegatives = false
         public var sceneWeight: Double = 0
         public var temperature: Double = 0.5
         /// τ⁺ of the debiased contrastive loss (0: plain NT-Xent).
@@ -76,6 +78,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             case contrastiveWeight = "contrastive_weight", orderWeight = "order_weight", sceneWeight = "scene_weight"
             case temperature, debias, sceneTemperature = "scene_temperature", sceneViews = "scene_views"
             case orderTarget = "order_target", orderShuffled = "order_shuffled"
+            case reversedNegatives = "reversed_negatives"
             case sceneClustering = "scene_clustering", sceneNegatives = "scene_negatives", sceneTargets =
                 "scene_targets"
             case reconstructionWeight = "reconstruction_weight"
@@ -397,6 +400,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             c.orderWeight = Float(objectives.orderWeight)
             c.orderTarget = objectives.orderTarget
             c.orderShuffled = Float(objectives.orderShuffled)
+            c.reversedNegatives = objectives.reversedNegatives
             c.inputShortcut = model.inputShortcut
             c.sceneWeight = Float(objectives.sceneWeight)
             c.scene.temperature = Float(objectives.sceneTemperature)
@@ -464,12 +468,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.views.augmentedCopies = true
         legacy.objectives.orderTarget = .rank
         legacy.objectives.orderShuffled = 1
+        legacy.objectives.reversedNegatives = false
         legacy.model.inputShortcut = .none
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
             "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
-            "model.input_shortcut", "objectives.order_shuffled",
+            "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

@@ -131,12 +131,15 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode) {
     if mode == .chain {
         chainEquivalence(comm, mode: mode, sceneWeight: 1, steps: 1)
         chainEquivalence(comm, mode: mode, sceneWeight: 0, steps: 4)
+        chainEquivalence(comm, mode: mode, sceneWeight: 0, steps: 2, reversedNegatives: true)
     } else {
         chainEquivalence(comm, mode: mode, sceneWeight: 0, steps: 4)
     }
 }
 
-func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight: Float, steps: Int) {
+func chainEquivalence(
+    _ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight: Float, steps: Int, reversedNegatives: Bool = false
+) {
     let perRank = 3, global = perRank * comm.size, frames = 10, features = 12
     var config: CHAINConfig
     if mode == .conmh {
@@ -150,6 +153,7 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight:
             ffnSize: 24, viewFrames: 5)
         config.contrastive.debiasPrior = 0.1
         config.sceneWeight = sceneWeight  // 1: include the gathered scene prototypes
+        config.reversedNegatives = reversedNegatives  // each rank's block holds its reversed views too
     }
     config.encoder.dropout = 0
     var g = Philox(seed: 77)
@@ -182,10 +186,9 @@ func chainEquivalence(_ comm: Communicator, mode: CHAINConfig.Mode, sceneWeight:
         let single = train(Communicator.local, first: 0, count: global, steps: steps)
         let gradientError = relativeDifference(distributed.gradient, single.gradient)
         let parameterError = relativeDifference(distributed.parameters, single.parameters)
+        let variant = "\(mode.rawValue), β = \(sceneWeight)\(reversedNegatives ? ", reversed negatives" : "")"
         print(
-            "\(mode.rawValue), β = \(sceneWeight): relative gradient difference \(gradientError), parameters after "
-                + "\(steps) steps \(parameterError)"
-        )
+            "\(variant): relative gradient difference \(gradientError), parameters after \(steps) steps \(parameterError)")
         check(comm, gradientError <= 1e-5, "first-step gradients differ: \(gradientError)")
         check(comm, parameterError <= 1e-5, "parameters differ: \(parameterError)")
     }

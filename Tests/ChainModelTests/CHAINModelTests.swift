@@ -202,6 +202,82 @@ final class CHAINModelTests: XCTestCase {
         }
     }
 
+    /// View 0 played backwards as a contrastive negative: the whole objective against finite
+    /// differences, alone (α = 0: its pass is the only reader of view 0's projection besides
+    /// view 0), with the order pass (both add into the projection's gradient) and with the
+    /// hash layer's input shortcut (the reversed pass hashes the reversed frames' features).
+    func testWholeModelGradientWithReversedNegatives() {
+        for variant in ["alone", "with order", "with shortcut"] {
+            var config = smallConfig()
+            config.hashActivation = .hardTanh
+            config.sceneWeight = 0
+            config.reversedNegatives = true
+            config.orderWeight = variant == "with order" ? 1 : 0
+            if variant == "with shortcut" { config.inputShortcut = .pca }
+            let (model, _, run) = stepFixture(config, seed: 29, frames: 12)
+            if variant == "with shortcut" {
+                let videos = SyntheticVideos.make(videos: 3, frames: 12, featureSize: 10, classes: 3, seed: 30)
+                model.fitInputShortcut(Self.moments(videos, featureSize: 10))
+            }
+            model.store.zeroGradients()
+            let losses = run()
+            XCTAssertGreaterThan(losses.contrastive, 0)
+            let r = GradientCheck().checkParameters(model.store, perParameter: 4) { run().total }
+            XCTAssertTrue(r.passed, "\(variant): \(r)")
+        }
+    }
+
+    /// What the reversed pass computes. With the positional table at zero and no dropout the
+    /// encoder is permutation-equivariant, so view 0 reversed has view 0's code exactly, and
+    /// the loss is NT-Xent over [view 0; view 1; view 0 again], the third block candidates
+    /// only (anchors: the first two). With positions, reversing changes the code, and the
+    /// extra negatives raise the loss over the two views alone.
+    func testReversedViewIsANegativeOfEveryAnchor() {
+        var config = smallConfig()
+        config.hashActivation = .hardTanh
+        config.sceneWeight = 0
+        config.orderWeight = 0
+        config.encoder.dropout = 0
+        config.reversedNegatives = true
+        let (model, step, run) = stepFixture(config, seed: 31, frames: 12)
+        let table = model.store.parameter(named: "encoder.pos.table")!
+        let saved = Array(UnsafeBufferPointer(start: model.store.value(table), count: 12 * 16))
+        model.store.value(table).update(repeating: 0, count: 12 * 16)
+        let losses = run()
+        let chain = step as! CHAINStep, batch = 3, l = 6, bits = 8
+        /// NT-Xent over [view 0; view 1; view 0 again] from the views' h of the last run.
+        func lossIfReversedWereView0() -> Double {
+            var rows = [Float](repeating: 0, count: 3 * batch * bits)
+            for view in 0..<2 {
+                let h = chain.hashActivations(view: view)
+                for v in 0..<batch {
+                    for i in 0..<l {
+                        for b in 0..<bits {
+                            rows[(view * batch + v) * bits + b] +=
+                                min(max(h[(v * l + i) * bits + b], -1), 1) / Float(l)
+                        }
+                    }
+                }
+            }
+            for k in 0..<(batch * bits) { rows[2 * batch * bits + k] = rows[k] }
+            let positives = (0..<(3 * batch)).map { ($0 + batch) % (2 * batch) }
+            var dCodes = [Float](repeating: 0, count: rows.count)
+            return config.contrastive.lossAndGradient(
+                codes: rows, rows: 3 * batch, dim: bits, positives: positives, anchors: 0..<(2 * batch),
+                totalAnchors: 2 * batch, dCodes: &dCodes)
+        }
+        XCTAssertEqual(losses.contrastive, lossIfReversedWereView0(), accuracy: 1e-5)
+        var twoViews = config
+        twoViews.reversedNegatives = false
+        let (plain, _, plainRun) = stepFixture(twoViews, seed: 31, frames: 12)
+        plain.store.value(plain.store.parameter(named: "encoder.pos.table")!).update(repeating: 0, count: 12 * 16)
+        XCTAssertGreaterThan(losses.contrastive, plainRun().contrastive + 0.05, "the reversed rows must be negatives")
+        // Strong positions: the reversed view is no longer view 0 (a pass that did not reverse would be).
+        model.store.value(table).update(from: saved.map { 50 * $0 }, count: saved.count)
+        let ordered = run().contrastive
+        XCTAssertGreaterThan(abs(ordered - lossIfReversedWereView0()), 1e-3, "positions make order visible")
+    }
+
     /// Features clustering finds the video's cuts from its inputs alone, once per video: the
     /// scene labels of a video do not change as the model trains, and frames of one scene
     /// share a prototype in both views.

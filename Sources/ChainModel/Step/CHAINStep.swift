@@ -21,7 +21,9 @@ public final class CHAINStep: TrainingStep {
         self.maxBatch = maxBatch
         self.workers = workers
         let views = [
-            ViewPass(model, maxBatch: maxBatch, length: l, workers: workers, keepsProjection: c.usesOrder),
+            ViewPass(
+                model, maxBatch: maxBatch, length: l, workers: workers,
+                keepsProjection: c.usesOrder || c.usesReversedNegatives),
             ViewPass(model, maxBatch: maxBatch, length: l, workers: workers),
         ]
         context = StepContext(model: model, views: views, maxBatch: maxBatch, workers: workers)
@@ -36,7 +38,9 @@ public final class CHAINStep: TrainingStep {
             objectives.append(
                 ContrastiveObjective(
                     loss: c.contrastive, weight: c.contrastiveWeight, bits: c.bits,
-                    maxBatch: maxBatch))
+                    maxBatch: maxBatch,
+                    reversed: c.usesReversedNegatives
+                        ? ReversedViewPass(model, maxBatch: maxBatch, length: l, workers: workers) : nil))
         }
         if let scene { objectives.append(scene) }
         if c.usesReconstruction {

@@ -8,6 +8,10 @@ import ChainNumerics
 /// this rank computes its anchors' share of the loss and the gradient of every candidate.
 /// backward: the gradient is reduce-scattered back to the codes' owners and spread evenly
 /// over each video's frames (× weight) into the views' dCodes.
+///
+/// With a `reversed` pass, each rank's block grows to [3·batch, bits]: view 0 played
+/// backwards follows the two views (`ReversedViewPass`), a candidate of every anchor and an
+/// anchor itself never; its gradient goes back through its own pass after the views'.
 final class ContrastiveObjective: TrainingObjective {
     let loss: ContrastiveLoss
     let weight: Float
@@ -21,17 +25,23 @@ final class ContrastiveObjective: TrainingObjective {
     private var positives: [Int] = []
     /// The loss's scratch, reused every step.
     let workspace = Workspace()
+    /// View 0 reversed, whose codes are extra negatives (nil: none).
+    let reversed: ReversedViewPass?
+    /// Rows per video in a rank's block: two views, and the reversed view when there is one.
+    var rowsPerVideo: Int { reversed == nil ? 2 : 3 }
 
-    init(loss: ContrastiveLoss, weight: Float, bits: Int, maxBatch: Int) {
+    init(loss: ContrastiveLoss, weight: Float, bits: Int, maxBatch: Int, reversed: ReversedViewPass? = nil) {
         self.loss = loss
         self.weight = weight
         self.bits = bits
-        local = Tensor(shape: [2 * maxBatch, bits])
-        dLocal = Tensor(shape: [2 * maxBatch, bits])
+        self.reversed = reversed
+        local = Tensor(shape: [(reversed == nil ? 2 : 3) * maxBatch, bits])
+        dLocal = Tensor(shape: [(reversed == nil ? 2 : 3) * maxBatch, bits])
     }
 
     func forward(_ step: StepContext, _ losses: inout StepLosses) {
-        let batch = step.batch.count, block = 2 * batch, exchange = step.exchange, world = exchange.worldSize
+        let batch = step.batch.count, block = rowsPerVideo * batch, exchange = step.exchange,
+            world = exchange.worldSize
         for (viewIndex, view) in step.views.enumerated() {
             let l = view.length
             for v in 0..<batch {
@@ -41,6 +51,7 @@ final class ContrastiveObjective: TrainingObjective {
                 VectorMath.scale(out, by: 1 / Float(l), count: bits)
             }
         }
+        reversed?.forward(step, videoCodes: local.pointer + 2 * batch * bits)
         let rows = world * block
         if global.count != rows * bits {
             global = Tensor(shape: [rows, bits])
@@ -51,19 +62,20 @@ final class ContrastiveObjective: TrainingObjective {
             for j in 0..<batch {
                 positives[r * block + j] = r * block + batch + j
                 positives[r * block + batch + j] = r * block + j
+                if reversed != nil { positives[r * block + 2 * batch + j] = r * block + j }  // never read: not an anchor
             }
         }
         exchange.allGather(UnsafeBufferPointer(start: local.pointer, count: block * bits), into: global.buffer)
         dGlobal.fill(0)
         losses.contrastive = loss.lossAndGradient(
             codes: global.pointer, rows: rows, dim: bits, positives: positives,
-            anchors: (exchange.rank * block)..<((exchange.rank + 1) * block), totalAnchors: rows,
+            anchors: (exchange.rank * block)..<(exchange.rank * block + 2 * batch), totalAnchors: world * 2 * batch,
             dCodes: dGlobal.pointer,
             workspace: workspace)
     }
 
     func backward(_ step: StepContext) {
-        let batch = step.batch.count, block = 2 * batch
+        let batch = step.batch.count, block = rowsPerVideo * batch
         step.exchange.reduceScatter(
             UnsafeBufferPointer(dGlobal.buffer),
             into: UnsafeMutableBufferPointer(start: dLocal.pointer, count: block * bits))
@@ -77,5 +89,12 @@ final class ContrastiveObjective: TrainingObjective {
                 }
             }
         }
+    }
+
+    func backwardAfterViews(_ step: StepContext) {
+        guard let reversed else { return }
+        let batch = step.batch.count, g = dLocal.pointer + 2 * batch * bits
+        VectorMath.scale(g, by: weight, count: batch * bits)
+        reversed.backward(step, dVideoCodes: g)
     }
 }
