@@ -1,5 +1,6 @@
 import ChainData
 import ChainModel
+import ChainNN
 import Foundation
 import Yams
 
@@ -22,9 +23,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Chain mode: the hash layer also reads each frame's input features through a
         /// PCA-initialised Linear (`InputShortcut`).
         public var inputShortcut = InputShortcut.none
+        /// The frames' positional embedding: learned (a trained table, N(0, 0.02²) at the
+        /// start) or sinusoidal (the fixed sin/cos table, visible from the first step).
+        public var positions = PositionalEncoding.learned
         enum CodingKeys: String, CodingKey {
             case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout
-            case inputShortcut = "input_shortcut"
+            case inputShortcut = "input_shortcut", positions
         }
     }
 
@@ -263,6 +267,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         "training.loading": Loading.allCases.map(\.rawValue),
         "objectives.order_target": OrderTarget.allCases.map(\.rawValue),
         "model.input_shortcut": InputShortcut.allCases.map(\.rawValue),
+        "model.positions": PositionalEncoding.allCases.map(\.rawValue),
         "evaluation.pooling": CodePooling.allCases.map(\.rawValue),
         "objectives.scene_clustering": SceneChangeForm.Clustering.allCases.map(\.rawValue),
         "objectives.scene_negatives": SceneChangeForm.Negatives.allCases.map(\.rawValue),
@@ -416,6 +421,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         c.contrastive.temperature = Float(objectives.temperature)
         c.contrastive.debiasPrior = objectives.debias > 0 ? Float(objectives.debias) : nil
         c.encoder.dropout = Float(model.dropout)
+        c.encoder.positional = model.positions
         if !views.featureAugmentation { c.augmentation = .identity }
         return c
     }
@@ -470,11 +476,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.objectives.orderShuffled = 1
         legacy.objectives.reversedNegatives = false
         legacy.model.inputShortcut = .none
+        legacy.model.positions = .learned
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
             "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
-            "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives",
+            "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives", "model.positions",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

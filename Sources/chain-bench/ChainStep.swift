@@ -25,6 +25,8 @@ struct ChainStep: ParsableCommand {
     @Option(help: "α, the frame-order weight.") var orderWeight: Float = 1
     @Option(help: "The hash layer's input shortcut: none or pca (its cost; the weights stay unfitted).")
     var inputShortcut = InputShortcut.none
+    @Flag(help: "View 0 played backwards as contrastive negatives (objectives.reversed_negatives).")
+    var reversedNegatives = false
     @Option(help: "Compute threads per rank.") var threads = 1
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 2
@@ -44,6 +46,7 @@ struct ChainStep: ParsableCommand {
         config.sceneWeight = sceneWeight
         config.orderWeight = orderWeight
         config.inputShortcut = inputShortcut
+        config.reversedNegatives = reversedNegatives
         let model = CHAINModel(config: config, seed: 1)
         let optimizer = AdamW(model.store)
         optimizer.workers = threads
@@ -77,7 +80,7 @@ struct ChainStep: ParsableCommand {
             "CHAIN step: \(comm.size) rank(s) × \(batch) videos (global batch \(global)), T=\(frames), "
                 + "F=\(features), L=\(viewFrames), "
                 + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), "
-                + "shortcut \(inputShortcut.rawValue), "
+                + "shortcut \(inputShortcut.rawValue), reversed negatives \(reversedNegatives ? "on" : "off"), "
                 + "\(threads) thread(s) per rank, "
                 + "\(model.store.parameterCount) parameters")
         print(

@@ -40,7 +40,7 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(try RunConfig.parse(yaml: printed, source: "defaults"), base)
         let choices = [
             "model.mode": "conmh", "training.loading": "stream", "objectives.order_target": "position",
-            "model.input_shortcut": "pca", "evaluation.pooling": "activations",
+            "model.input_shortcut": "pca", "evaluation.pooling": "activations", "model.positions": "sinusoidal",
             "objectives.scene_clustering": "features",
             "objectives.scene_negatives": "video", "objectives.scene_targets": "other_view",
         ]
@@ -150,6 +150,11 @@ final class RunConfigTests: XCTestCase {
         let c = run.chainConfig(frames: 25, featureSize: 512)
         XCTAssertNil(c.contrastive.debiasPrior)
         XCTAssertEqual(c.encoder.dropout, 0)
+        XCTAssertEqual(c.encoder.positional, .learned)
+        for mode in ["chain", "conmh"] {
+            let fixed = try RunConfig.resolve(path: nil, overrides: ["model.positions=sinusoidal", "model.mode=\(mode)"])
+            XCTAssertEqual(fixed.chainConfig(frames: 25, featureSize: 512).encoder.positional, .sinusoidal, mode)
+        }
         XCTAssertEqual(run.trainerOptions.learningRate, 2e-4, accuracy: 1e-9)  // 1e-4 × 128 / 64
         XCTAssertEqual(run.trainerOptions.epochs, 9)
         // The resolved YAML reads back to the same config.
@@ -162,7 +167,7 @@ final class RunConfigTests: XCTestCase {
             message { try RunConfig.resolve(path: nil, overrides: ["model.bitz=3"]) }
                 .contains(
                     "unknown key 'model.bitz' (valid here: bits, dropout, ffn, head_size, heads, input_shortcut, "
-                        + "layers, mode, width)"))
+                        + "layers, mode, positions, width)"))
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.bits=abc"]) }
                 .contains("'model.bits' must be an integer (got text 'abc')"))
