@@ -18,10 +18,12 @@ public struct PositionalEmbedding: Sendable {
     public let table: Parameter?
     private let fixedTable: Tensor?
 
+    /// `scale` multiplies the sinusoidal table (a learned table must use 1).
     public init(
-        _ name: String, kind: PositionalEncoding, maxPositions: Int, size: Int,
+        _ name: String, kind: PositionalEncoding, maxPositions: Int, size: Int, scale: Float = 1,
         layout: inout ParameterLayout
     ) {
+        precondition(scale > 0 && (kind == .sinusoidal || scale == 1), "a position scale needs the sinusoidal table")
         self.kind = kind
         self.maxPositions = maxPositions
         self.size = size
@@ -37,7 +39,7 @@ public struct PositionalEmbedding: Sendable {
             for p in 0..<maxPositions {
                 for i in 0..<size {
                     let angle = Double(p) / pow(10000, Double(2 * (i / 2)) / Double(size))
-                    t.pointer[p * size + i] = Float(i % 2 == 0 ? sin(angle) : cos(angle))
+                    t.pointer[p * size + i] = scale * Float(i % 2 == 0 ? sin(angle) : cos(angle))
                 }
             }
             fixedTable = t

@@ -14,6 +14,8 @@ public struct EncoderConfig: Sendable, Equatable, Codable {
     /// Largest position index + 1.
     public var maxPositions: Int
     public var positional: PositionalEncoding
+    /// The sinusoidal table's factor (its rows have RMS 1/√2 at 1; learned tables need 1).
+    public var positionScale: Float = 1
     public var placement: NormPlacement
     /// Dropout after the positional embedding and in every block (residual branches, FFN).
     public var dropout: Float
@@ -73,7 +75,7 @@ public struct TransformerEncoder: Sendable {
         projection = Linear("\(name).proj", inputSize: c.inputSize, outputSize: c.modelSize, layout: &layout)
         positional = PositionalEmbedding(
             "\(name).pos", kind: c.positional, maxPositions: c.maxPositions,
-            size: c.modelSize, layout: &layout)
+            size: c.modelSize, scale: c.positionScale, layout: &layout)
         blocks = (0..<c.layers).map {
             TransformerBlock(
                 "\(name).blocks.\($0)", modelSize: c.modelSize, heads: c.heads, headSize: c.headSize,

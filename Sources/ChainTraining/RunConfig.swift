@@ -26,9 +26,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// The frames' positional embedding: learned (a trained table, N(0, 0.02²) at the
         /// start) or sinusoidal (the fixed sin/cos table, visible from the first step).
         public var positions = PositionalEncoding.learned
+        /// The sinusoidal table's factor (1: RMS 1/√2 per element; learned positions need 1).
+        public var positionScale: Double = 1
         enum CodingKeys: String, CodingKey {
             case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout
-            case inputShortcut = "input_shortcut", positions
+            case inputShortcut = "input_shortcut", positions, positionScale = "position_scale"
         }
     }
 
@@ -348,6 +350,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try require(
             views.maskRatio >= 0 && views.maskRatio < 1, "views.mask_ratio must be in [0, 1) (got \(views.maskRatio))")
         try require(
+            model.positionScale > 0 && (model.positions == .sinusoidal || model.positionScale == 1),
+            "model.position_scale must be positive, and 1 unless model.positions is sinusoidal "
+                + "(got \(model.positionScale) with \(model.positions.rawValue) positions)")
+        try require(
             objectives.temperature > 0, "objectives.temperature must be positive (got \(objectives.temperature))")
         try require(
             objectives.debias >= 0 && objectives.debias < 1,
@@ -422,6 +428,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         c.contrastive.debiasPrior = objectives.debias > 0 ? Float(objectives.debias) : nil
         c.encoder.dropout = Float(model.dropout)
         c.encoder.positional = model.positions
+        c.encoder.positionScale = Float(model.positionScale)
         if !views.featureAugmentation { c.augmentation = .identity }
         return c
     }
@@ -477,11 +484,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.objectives.reversedNegatives = false
         legacy.model.inputShortcut = .none
         legacy.model.positions = .learned
+        legacy.model.positionScale = 1
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
             "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
-            "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives", "model.positions",
+            "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives", "model.positions", "model.position_scale",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

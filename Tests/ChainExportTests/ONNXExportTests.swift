@@ -26,13 +26,15 @@ final class ONNXExportTests: XCTestCase {
     /// scales and shifts, the shortcut and biases all matter).
     static func model(
         bits: Int, frames: Int = 8, features: Int = 24, placement: NormPlacement = .pre,
-        positional: PositionalEncoding = .learned, shortcut: InputShortcut = .none, seed: UInt64 = 3
+        positional: PositionalEncoding = .learned, positionScale: Float = 1, shortcut: InputShortcut = .none,
+        seed: UInt64 = 3
     ) -> CHAINModel {
         var c = CHAINConfig(
             featureSize: features, maxFrames: frames, bits: bits, modelSize: 32, layers: 2, heads: 4, ffnSize: 48,
             viewFrames: 4)
         c.encoder.placement = placement
         c.encoder.positional = positional
+        c.encoder.positionScale = positionScale
         c.encoder.headSize = 6  // heads·headSize = 24 ≠ d = 32, as ConMH's shapes
         c.inputShortcut = shortcut
         let m = CHAINModel(config: c, seed: seed)
@@ -117,7 +119,8 @@ final class ONNXExportTests: XCTestCase {
             ("pre_learned_codes_16", Self.model(bits: 16), 1, .codes, [8, 5]),
             (
                 "post_sinusoidal_activations_64",
-                Self.model(bits: 64, placement: .post, positional: .sinusoidal), 1, .activations, [8, 3]
+                Self.model(bits: 64, placement: .post, positional: .sinusoidal, positionScale: 0.5), 1, .activations,
+                [8, 3]
             ),
             ("shortcut_two_views_64", Self.model(bits: 64, shortcut: .pca), 2, .activations, [8, 7]),
             ("three_views_20_bits", Self.model(bits: 20, shortcut: .pcaFixed), 3, .codes, [8, 6]),

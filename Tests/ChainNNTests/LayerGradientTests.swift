@@ -256,6 +256,9 @@ final class LayerGradientTests: XCTestCase {
             let angle = 7 / pow(10000, Double(2 * (i / 2)) / 6)
             XCTAssertEqual(Double(x[i]), i % 2 == 0 ? sin(angle) : cos(angle), accuracy: 1e-6)
         }
+        // A scaled table is the same table times the scale, at every position.
+        let half = PositionalEmbedding("pos", kind: .sinusoidal, maxPositions: 10, size: 6, scale: 0.5, layout: &layout)
+        for (a, b) in zip(half.tableValues(store), pe.tableValues(store)) { XCTAssertEqual(a, 0.5 * b) }
     }
 
     func testSoftmaxCrossEntropyGradient() {

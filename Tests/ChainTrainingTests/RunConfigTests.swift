@@ -44,6 +44,8 @@ final class RunConfigTests: XCTestCase {
             "objectives.scene_clustering": "features",
             "objectives.scene_negatives": "video", "objectives.scene_targets": "other_view",
         ]
+        // Keys valid only beside another key's value.
+        let companions = ["model.position_scale": ["model.positions=sinusoidal"]]
         for (key, value) in base.flattened.sorted(by: { $0.key < $1.key }) {
             var candidates: [String]
             if let choice = choices[key] {
@@ -61,7 +63,8 @@ final class RunConfigTests: XCTestCase {
             }
             var changed: RunConfig?
             for candidate in candidates {
-                if let c = try? RunConfig.resolve(path: nil, overrides: ["\(key)=\(candidate)"]), c != base {
+                let overrides = ["\(key)=\(candidate)"] + (companions[key] ?? [])
+                if let c = try? RunConfig.resolve(path: nil, overrides: overrides), c != base {
                     changed = c
                     break
                 }
@@ -167,7 +170,7 @@ final class RunConfigTests: XCTestCase {
             message { try RunConfig.resolve(path: nil, overrides: ["model.bitz=3"]) }
                 .contains(
                     "unknown key 'model.bitz' (valid here: bits, dropout, ffn, head_size, heads, input_shortcut, "
-                        + "layers, mode, positions, width)"))
+                        + "layers, mode, position_scale, positions, width)"))
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.bits=abc"]) }
                 .contains("'model.bits' must be an integer (got text 'abc')"))
