@@ -489,7 +489,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
             "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
-            "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives", "model.positions", "model.position_scale",
+            "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives", "model.positions",
+            "model.position_scale",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

@@ -188,7 +188,8 @@ func chainEquivalence(
         let parameterError = relativeDifference(distributed.parameters, single.parameters)
         let variant = "\(mode.rawValue), β = \(sceneWeight)\(reversedNegatives ? ", reversed negatives" : "")"
         print(
-            "\(variant): relative gradient difference \(gradientError), parameters after \(steps) steps \(parameterError)")
+            "\(variant): relative gradient difference \(gradientError), parameters after \(steps) steps "
+                + "\(parameterError)")
         check(comm, gradientError <= 1e-5, "first-step gradients differ: \(gradientError)")
         check(comm, parameterError <= 1e-5, "parameters differ: \(parameterError)")
     }

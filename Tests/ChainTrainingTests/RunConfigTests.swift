@@ -155,7 +155,8 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(c.encoder.dropout, 0)
         XCTAssertEqual(c.encoder.positional, .learned)
         for mode in ["chain", "conmh"] {
-            let fixed = try RunConfig.resolve(path: nil, overrides: ["model.positions=sinusoidal", "model.mode=\(mode)"])
+            let fixed = try RunConfig.resolve(
+                path: nil, overrides: ["model.positions=sinusoidal", "model.mode=\(mode)"])
             XCTAssertEqual(fixed.chainConfig(frames: 25, featureSize: 512).encoder.positional, .sinusoidal, mode)
         }
         XCTAssertEqual(run.trainerOptions.learningRate, 2e-4, accuracy: 1e-9)  // 1e-4 × 128 / 64

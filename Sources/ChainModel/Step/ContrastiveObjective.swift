@@ -62,7 +62,8 @@ final class ContrastiveObjective: TrainingObjective {
             for j in 0..<batch {
                 positives[r * block + j] = r * block + batch + j
                 positives[r * block + batch + j] = r * block + j
-                if reversed != nil { positives[r * block + 2 * batch + j] = r * block + j }  // never read: not an anchor
+                // A reversed row is never an anchor, so its positive is never read.
+                if reversed != nil { positives[r * block + 2 * batch + j] = r * block + j }
             }
         }
         exchange.allGather(UnsafeBufferPointer(start: local.pointer, count: block * bits), into: global.buffer)
