@@ -35,21 +35,18 @@ final class ContrastiveObjective: TrainingObjective {
         self.weight = weight
         self.bits = bits
         self.reversed = reversed
-        local = Tensor(shape: [(reversed == nil ? 2 : 3) * maxBatch, bits])
-        dLocal = Tensor(shape: [(reversed == nil ? 2 : 3) * maxBatch, bits])
+        let rows = (reversed == nil ? 2 : 3) * maxBatch
+        local = Tensor(shape: [rows, bits])
+        dLocal = Tensor(shape: [rows, bits])
     }
 
     func forward(_ step: StepContext, _ losses: inout StepLosses) {
         let batch = step.batch.count, block = rowsPerVideo * batch, exchange = step.exchange,
             world = exchange.worldSize
         for (viewIndex, view) in step.views.enumerated() {
-            let l = view.length
-            for v in 0..<batch {
-                let out = local.pointer + (viewIndex * batch + v) * bits
-                out.update(repeating: 0, count: bits)
-                for i in 0..<l { VectorMath.add(view.codes.pointer + (v * l + i) * bits, into: out, count: bits) }
-                VectorMath.scale(out, by: 1 / Float(l), count: bits)
-            }
+            Self.meanOverFrames(
+                view.codes.pointer, into: local.pointer + viewIndex * batch * bits, videos: batch,
+                length: view.length, bits: bits)
         }
         reversed?.forward(step, videoCodes: local.pointer + 2 * batch * bits)
         let rows = world * block
@@ -97,5 +94,18 @@ final class ContrastiveObjective: TrainingObjective {
         let batch = step.batch.count, g = dLocal.pointer + 2 * batch * bits
         VectorMath.scale(g, by: weight, count: batch * bits)
         reversed.backward(step, dVideoCodes: g)
+    }
+
+    /// videoCodes[v] = (1/L) Σ_i frameCodes[v·L + i]: a video's code in a view, [videos, bits].
+    static func meanOverFrames(
+        _ frameCodes: UnsafePointer<Float>, into videoCodes: UnsafeMutablePointer<Float>, videos: Int, length l: Int,
+        bits: Int
+    ) {
+        for v in 0..<videos {
+            let out = videoCodes + v * bits
+            out.update(repeating: 0, count: bits)
+            for i in 0..<l { VectorMath.add(frameCodes + (v * l + i) * bits, into: out, count: bits) }
+            VectorMath.scale(out, by: 1 / Float(l), count: bits)
+        }
     }
 }

@@ -19,8 +19,6 @@ final class ReversedViewPass {
     let length: Int, modelSize: Int, bits: Int
     let encoder: TransformerEncoder.Activations
     let hash: HashLayer.Activations
-    /// [maxBatch·L] slot positions (view 0's, unchanged).
-    var positions: [Int32]
     /// [maxBatch·L, d] the reversed projection and its gradient; dHidden at the encoder output.
     let embedded: Tensor, dEmbedded: Tensor, dHidden: Tensor
     /// [maxBatch·L, F] the reversed input features (only with the hash layer's input shortcut).
@@ -37,7 +35,6 @@ final class ReversedViewPass {
         bits = c.bits
         encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
         hash = HashLayer.Activations(model.hash, maxRows: rows)
-        positions = [Int32](repeating: 0, count: rows)
         embedded = Tensor(shape: [rows, modelSize])
         dEmbedded = Tensor(shape: [rows, modelSize])
         dHidden = Tensor(shape: [rows, modelSize])
@@ -59,9 +56,9 @@ final class ReversedViewPass {
             let source = sourceRow(r)
             (embedded.pointer + r * d).update(from: view.projected.pointer + source * d, count: d)
             if f > 0 { (features.pointer + r * f).update(from: view.features.pointer + source * f, count: f) }
-            positions[r] = view.positions[r]
         }
-        let out = positions.withUnsafeBufferPointer {
+        // Slot s keeps view 0's position for slot s: the positions are view 0's own.
+        let out = view.positions.withUnsafeBufferPointer {
             model.encoder.forward(
                 embedded: embedded.pointer, positions: $0.baseAddress!, batch: batch, encoder,
                 model.store, rng: &step.rng, training: true)
@@ -70,12 +67,7 @@ final class ReversedViewPass {
         model.hash.forward(
             out, codes.pointer, rows: rows, hash, model.store, activation: model.config.hashActivation,
             input: f > 0 ? UnsafePointer(features.pointer) : nil)
-        for v in 0..<batch {
-            let code = videoCodes + v * bits
-            code.update(repeating: 0, count: bits)
-            for i in 0..<l { VectorMath.add(codes.pointer + (v * l + i) * bits, into: code, count: bits) }
-            VectorMath.scale(code, by: 1 / Float(l), count: bits)
-        }
+        ContrastiveObjective.meanOverFrames(codes.pointer, into: videoCodes, videos: batch, length: l, bits: bits)
     }
 
     /// dVideoCodes [batch, bits] (already weighted) → the frames → hash layer → encoder → view
@@ -90,7 +82,7 @@ final class ReversedViewPass {
         model.hash.backward(
             hidden, dCodes.pointer, dHidden.pointer, rows: rows, hash, model.store,
             input: features.count > 0 ? UnsafePointer(features.pointer) : nil)
-        positions.withUnsafeBufferPointer {
+        view.positions.withUnsafeBufferPointer {
             model.encoder.backward(
                 dEmbedded: dEmbedded.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
                 encoder, model.store)
