@@ -20,8 +20,10 @@ struct ChainStep: ParsableCommand {
     @Option(help: "Code length.") var bits = 64
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Frames per view (L).") var viewFrames = 12
-    @Option(help: "β, the scene-change weight (the default config has 0; the breakdown turns it on).")
+    @Option(help: "β, the scene-change weight (the default config has 0.5; the breakdown uses 1).")
     var sceneWeight: Float = 1
+    @Option(help: "The scene term's candidate prototypes: batch (the global batch's) or video (its own video's).")
+    var sceneNegatives = SceneChangeForm.Negatives.batch
     @Option(help: "α, the frame-order weight.") var orderWeight: Float = 1
     @Option(help: "The hash layer's input shortcut: none or pca (its cost; the weights stay unfitted).")
     var inputShortcut = InputShortcut.none
@@ -44,6 +46,7 @@ struct ChainStep: ParsableCommand {
         var config = CHAINConfig(
             featureSize: features, maxFrames: frames, bits: bits, layers: layers, viewFrames: viewFrames)
         config.sceneWeight = sceneWeight
+        config.sceneForm.negatives = sceneNegatives
         config.orderWeight = orderWeight
         config.inputShortcut = inputShortcut
         config.reversedNegatives = reversedNegatives
@@ -79,7 +82,8 @@ struct ChainStep: ParsableCommand {
         print(
             "CHAIN step: \(comm.size) rank(s) × \(batch) videos (global batch \(global)), T=\(frames), "
                 + "F=\(features), L=\(viewFrames), "
-                + "\(layers) blocks, \(bits) bits, α=\(orderWeight), β=\(sceneWeight), "
+                + "\(layers) blocks, \(bits) bits, α=\(orderWeight), "
+                + "β=\(sceneWeight) (\(sceneNegatives.rawValue) negatives), "
                 + "shortcut \(inputShortcut.rawValue), reversed negatives \(reversedNegatives ? "on" : "off"), "
                 + "\(threads) thread(s) per rank, "
                 + "\(model.store.parameterCount) parameters")

@@ -1,0 +1,5 @@
+import ArgumentParser
+import ChainModel
+
+/// `--scene-negatives batch|video`.
+extension SceneChangeForm.Negatives: ExpressibleByArgument {}
