@@ -63,7 +63,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var orderShuffled: Double = 1
         /// View 0 played backwards is a contrastive negative of every anchor (docs/method.md).
         public var reversedNegatives = false
-        public var sceneWeight: Double = 0
+        /// β. On by default in its per-video form (docs/method.md, issue 15).
+        public var sceneWeight: Double = 0.5
         public var temperature: Double = 0.5
         /// τ⁺ of the debiased contrastive loss (0: plain NT-Xent).
         public var debias: Double = 0.1
@@ -75,7 +76,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var sceneClustering = SceneChangeForm.Clustering.codes
         /// A frame's candidate prototypes: batch (every scene of the global batch) or video
         /// (the scenes of its own video).
-        public var sceneNegatives = SceneChangeForm.Negatives.batch
+        public var sceneNegatives = SceneChangeForm.Negatives.video
         /// Whose prototypes a view's frames are pulled to: same_view or other_view.
         public var sceneTargets = SceneChangeForm.Targets.sameView
         /// γ in chain mode: reconstruct the frames a view did not sample (0: off; docs/method.md).

@@ -42,7 +42,7 @@ final class RunConfigTests: XCTestCase {
             "model.mode": "conmh", "training.loading": "stream", "objectives.order_target": "position",
             "model.input_shortcut": "pca", "evaluation.pooling": "activations", "model.positions": "sinusoidal",
             "objectives.scene_clustering": "features",
-            "objectives.scene_negatives": "video", "objectives.scene_targets": "other_view",
+            "objectives.scene_negatives": "batch", "objectives.scene_targets": "other_view",
         ]
         // Keys valid only beside another key's value.
         let companions = ["model.position_scale": ["model.positions=sinusoidal"]]
@@ -235,10 +235,12 @@ final class RunConfigTests: XCTestCase {
     }
 
     /// A checkpoint written before this session's keys existed (scene forms, order target,
-    /// augmented copies) resumes the default run, whose values reproduce the old behaviour,
-    /// and is refused by a run that changes any of them.
-    func testCheckpointsFromBeforeTheIssue15KeysResumeTheDefaults() throws {
-        let run = try RunConfig.resolve(path: nil, overrides: [])
+    /// augmented copies), when the scene task was off (β = 0), resumes a run with those old
+    /// values, and is refused by today's default run (β = 0.5 with video negatives) and by a
+    /// run that changes any of the added keys.
+    func testCheckpointsFromBeforeTheIssue15KeysResumeTheOldValues() throws {
+        let legacy = ["objectives.scene_weight=0", "objectives.scene_negatives=batch"]
+        let run = try RunConfig.resolve(path: nil, overrides: legacy)
         let added = [
             "objectives.scene_clustering", "objectives.scene_negatives", "objectives.scene_targets",
             "objectives.order_target", "views.augmented_copies",
@@ -250,11 +252,14 @@ final class RunConfigTests: XCTestCase {
         }
         let keys = run.resumeInvariantKeys
         XCTAssertNil(CheckpointManager.mismatch(stored: old, current: run.flattened, keys: keys))
+        XCTAssertEqual(
+            CheckpointManager.mismatch(stored: old, current: RunConfig().flattened, keys: keys),
+            "the checkpoint was made with objectives.scene_negatives = batch; this run has video")
         for override in [
             "objectives.scene_clustering=features", "objectives.scene_negatives=video",
             "objectives.scene_targets=other_view", "objectives.order_target=position", "views.augmented_copies=false",
         ] {
-            let changed = try RunConfig.resolve(path: nil, overrides: [override])
+            let changed = try RunConfig.resolve(path: nil, overrides: legacy + [override])
             XCTAssertNotNil(CheckpointManager.mismatch(stored: old, current: changed.flattened, keys: keys), override)
         }
         XCTAssertTrue(
