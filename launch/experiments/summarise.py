@@ -5,7 +5,7 @@ folder = pathlib.Path(sys.argv[1])
 runs = collections.defaultdict(list)
 for f in sorted(folder.glob("*-s*.json")):
     runs[f.stem.rsplit("-s", 1)[0]].append(json.loads(f.read_text()))
-ks = ["5", "20", "40", "60", "80", "100"]
+ks = ["5", "10", "20", "40", "60", "80", "100"]
 print("| candidate | seeds | " + " | ".join(f"mAP@{k}" for k in ks) + " | mAP@all | s/run |")
 print("|---|---|" + "---|" * (len(ks) + 2))
 for name, results in runs.items():
@@ -21,13 +21,13 @@ near = {name: [r["near_duplicates"] for r in results if "near_duplicates" in r] 
 if any(near.values()):
     print()
     print("Near-duplicates (copies against their sources):")
-    print("| candidate | seeds | " + " | ".join(f"mAP@{k}" for k in ks[:2]) + " | mAP@all |")
-    print("|---|---|" + "---|" * 3)
+    print("| candidate | seeds | " + " | ".join(f"mAP@{k}" for k in ks) + " | mAP@all |")
+    print("|---|---|" + "---|" * (len(ks) + 1))
     for name, results in near.items():
         if not results:
             continue
         def cell(values):
             mean = statistics.mean(values)
             return f"{mean:.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{mean:.3f}"
-        row = [cell([r["map"][k] for r in results]) for k in ks[:2]] + [cell([r["map_all"] for r in results])]
+        row = [cell([r["map"][k] for r in results]) for k in ks] + [cell([r["map_all"] for r in results])]
         print(f"| {name} | {len(results)} | " + " | ".join(row) + " |")
