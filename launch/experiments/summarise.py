@@ -18,12 +18,11 @@ if "--paired" in args:
 if len(args) != 1:
     sys.exit("usage: summarise.py FOLDER [--paired BASE]")
 folder = pathlib.Path(args[0])
-runs = collections.defaultdict(list)
-by_seed = collections.defaultdict(dict)
+by_seed = collections.defaultdict(dict)  # candidate → seed → result
 for f in sorted(folder.glob("*-s*.json")):
     name, seed = f.stem.rsplit("-s", 1)
-    runs[name].append(json.loads(f.read_text()))
-    by_seed[name][seed] = runs[name][-1]
+    by_seed[name][seed] = json.loads(f.read_text())
+runs = {name: list(results.values()) for name, results in by_seed.items()}
 if paired_base is not None and paired_base not in runs:
     sys.exit(f"summarise.py: --paired {paired_base}: no {paired_base}-sSEED.json in {folder}")
 ks = ["5", "10", "20", "40", "60", "80", "100"]
