@@ -5,28 +5,36 @@ import ChainNumerics
 public enum PositionalEncoding: String, Sendable, Codable, CaseIterable {
     /// Fixed sin/cos table (Vaswani et al.): PE[p, 2i] = sin(p/10000^{2i/d}), PE[p, 2i+1] = cos(·).
     case sinusoidal
-    /// A trained [maxPositions, d] table, initialised N(0, 0.02²).
+    /// A trained [maxPositions, d] table θ, initialised N(0, 0.02²), used as s·θ for scale s.
     case learned
 }
 
 /// Adds a positional embedding to each token, looked up by an explicit position index per
 /// token (so a token can carry its frame's original temporal index, or its slot).
+///
+/// The learned table enters as PE = s·θ. A scale s > 1 is a reparameterisation: PE starts at
+/// N(0, (0.02·s)²) and, because Adam moves each entry of θ by about lr per step whatever its
+/// gradient's size, PE moves s times as fast as the other parameters.
 public struct PositionalEmbedding: Sendable {
     public let kind: PositionalEncoding
     public let maxPositions: Int
     public let size: Int
+    /// s: the factor of the sinusoidal table, or of the learned table θ.
+    public let scale: Float
     public let table: Parameter?
     private let fixedTable: Tensor?
 
-    /// `scale` multiplies the sinusoidal table (a learned table must use 1).
+    /// `scale` multiplies the sinusoidal table, or the learned table in every use (forward,
+    /// backward, `tableValues`).
     public init(
         _ name: String, kind: PositionalEncoding, maxPositions: Int, size: Int, scale: Float = 1,
         layout: inout ParameterLayout
     ) {
-        precondition(scale > 0 && (kind == .sinusoidal || scale == 1), "a position scale needs the sinusoidal table")
+        precondition(scale > 0, "a position scale must be positive (got \(scale))")
         self.kind = kind
         self.maxPositions = maxPositions
         self.size = size
+        self.scale = scale
         switch kind {
         case .learned:
             table = layout.add(
@@ -51,9 +59,14 @@ public struct PositionalEmbedding: Sendable {
         return UnsafePointer(fixedTable!.pointer)
     }
 
-    /// The whole table [maxPositions, size], learned or fixed (what an exported model stores).
+    /// The factor applied when a row is added: s for a learned table, 1 for the sinusoidal
+    /// one (its stored table already holds s).
+    private var learnedScale: Float { table == nil ? 1 : scale }
+
+    /// The whole table PE [maxPositions, size], learned or fixed (what an exported model stores).
     public func tableValues(_ params: ParameterStore) -> [Float] {
-        Array(UnsafeBufferPointer(start: rowPointer(params), count: maxPositions * size))
+        let s = learnedScale
+        return UnsafeBufferPointer(start: rowPointer(params), count: maxPositions * size).map { s * $0 }
     }
 
     /// x[r, :] += PE[positions[r], :] for each row.
@@ -61,21 +74,32 @@ public struct PositionalEmbedding: Sendable {
         _ x: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, rows: Int,
         _ params: ParameterStore
     ) {
-        let pe = rowPointer(params)
+        let pe = rowPointer(params), s = learnedScale
         for r in 0..<rows {
             let p = Int(positions[r])
             precondition(p >= 0 && p < maxPositions, "position \(p) outside 0..<\(maxPositions)")
-            VectorMath.add(pe + p * size, into: x + r * size, count: size)
+            if s == 1 {
+                VectorMath.add(pe + p * size, into: x + r * size, count: size)
+            } else {
+                VectorMath.addScaled(pe + p * size, by: s, into: x + r * size, count: size)
+            }
         }
     }
 
-    /// Accumulates the table's gradient (learned only): dPE[positions[r]] += dx[r].
+    /// Accumulates the table's gradient (learned only): dθ[positions[r]] += s·dx[r].
     public func backward(
         _ dx: UnsafePointer<Float>, positions: UnsafePointer<Int32>, rows: Int,
         _ params: ParameterStore
     ) {
         guard let table else { return }
-        let g = params.gradient(table)
-        for r in 0..<rows { VectorMath.add(dx + r * size, into: g + Int(positions[r]) * size, count: size) }
+        let g = params.gradient(table), s = learnedScale
+        for r in 0..<rows {
+            let row = g + Int(positions[r]) * size
+            if s == 1 {
+                VectorMath.add(dx + r * size, into: row, count: size)
+            } else {
+                VectorMath.addScaled(dx + r * size, by: s, into: row, count: size)
+            }
+        }
     }
 }

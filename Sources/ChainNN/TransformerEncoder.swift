@@ -14,7 +14,8 @@ public struct EncoderConfig: Sendable, Equatable, Codable {
     /// Largest position index + 1.
     public var maxPositions: Int
     public var positional: PositionalEncoding
-    /// The sinusoidal table's factor (its rows have RMS 1/√2 at 1; learned tables need 1).
+    /// s: the sinusoidal table's factor (its rows have RMS 1/√2 at 1), or the learned table's
+    /// (PE = s·θ: it starts s times larger and, under Adam, moves s times as fast).
     public var positionScale: Float = 1
     public var placement: NormPlacement
     /// Dropout after the positional embedding and in every block (residual branches, FFN).

@@ -73,6 +73,13 @@ public enum VectorMath {
         for i in 0..<count { y[i] += x[i] }
     }
 
+    /// y += s·x.
+    public static func addScaled(
+        _ x: UnsafePointer<Float>, by s: Float, into y: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        for i in 0..<count { y[i] += s * x[i] }
+    }
+
     /// z = x + y (z may alias x or y).
     public static func add(
         _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,

@@ -123,6 +123,7 @@ final class ONNXExportTests: XCTestCase {
                 [8, 3]
             ),
             ("shortcut_two_views_64", Self.model(bits: 64, shortcut: .pca), 2, .activations, [8, 7]),
+            ("pre_learned_scaled_32", Self.model(bits: 32, positionScale: 10), 1, .codes, [8]),
             ("three_views_20_bits", Self.model(bits: 20, shortcut: .pcaFixed), 3, .codes, [8, 6]),
         ]
         for (name, model, views, pooling, frameCounts) in cases {

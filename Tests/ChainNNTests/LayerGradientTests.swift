@@ -245,6 +245,39 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    func testScaledLearnedPositionalEmbedding() {
+        // PE = s·θ: the forward adds s·θ[p], the gradient is s·dy, and tableValues is s·θ.
+        var layout = ParameterLayout()
+        let pe = PositionalEmbedding("pos", kind: .learned, maxPositions: 6, size: 4, scale: 3, layout: &layout)
+        let store = ParameterStore(layout: layout)
+        store.initialize(Philox(seed: 23))
+        let theta = Array(UnsafeBufferPointer(start: store.value(pe.table!), count: 24))
+        let positions: [Int32] = [4, 1, 4]
+        let base = TestData.tensor([3, 4], seed: 24), x = Tensor(shape: [3, 4])
+        let w = TestData.gaussian(12, seed: 25)
+        func loss() -> Double {
+            x.copy(from: base)
+            positions.withUnsafeBufferPointer { pe.forward(x.pointer, positions: $0.baseAddress!, rows: 3, store) }
+            return TestData.weightedSum(x.pointer, w)
+        }
+        _ = loss()
+        for r in 0..<3 {
+            for c in 0..<4 {
+                XCTAssertEqual(x[r * 4 + c], base[r * 4 + c] + 3 * theta[Int(positions[r]) * 4 + c], accuracy: 1e-6)
+            }
+        }
+        XCTAssertEqual(pe.tableValues(store), theta.map { 3 * $0 })
+        w.withUnsafeBufferPointer { dy in
+            positions.withUnsafeBufferPointer {
+                pe.backward(dy.baseAddress!, positions: $0.baseAddress!, rows: 3, store)
+            }
+        }
+        let r = checker.checkParameters(store, perParameter: 24, loss: loss)
+        XCTAssertTrue(r.passed, "\(r)")
+        let g = store.gradient(pe.table!)
+        for c in 0..<4 { XCTAssertEqual(g[4 * 4 + c], 3 * (w[c] + w[8 + c]), accuracy: 1e-5) }
+    }
+
     func testSinusoidalTable() {
         var layout = ParameterLayout()
         let pe = PositionalEmbedding("pos", kind: .sinusoidal, maxPositions: 10, size: 6, layout: &layout)

@@ -44,8 +44,6 @@ final class RunConfigTests: XCTestCase {
             "objectives.scene_clustering": "features",
             "objectives.scene_negatives": "batch", "objectives.scene_targets": "other_view",
         ]
-        // Keys valid only beside another key's value.
-        let companions = ["model.position_scale": ["model.positions=sinusoidal"]]
         for (key, value) in base.flattened.sorted(by: { $0.key < $1.key }) {
             var candidates: [String]
             if let choice = choices[key] {
@@ -63,7 +61,7 @@ final class RunConfigTests: XCTestCase {
             }
             var changed: RunConfig?
             for candidate in candidates {
-                let overrides = ["\(key)=\(candidate)"] + (companions[key] ?? [])
+                let overrides = ["\(key)=\(candidate)"]
                 if let c = try? RunConfig.resolve(path: nil, overrides: overrides), c != base {
                     changed = c
                     break
