@@ -78,11 +78,7 @@ public struct PositionalEmbedding: Sendable {
         for r in 0..<rows {
             let p = Int(positions[r])
             precondition(p >= 0 && p < maxPositions, "position \(p) outside 0..<\(maxPositions)")
-            if s == 1 {
-                VectorMath.add(pe + p * size, into: x + r * size, count: size)
-            } else {
-                VectorMath.addScaled(pe + p * size, by: s, into: x + r * size, count: size)
-            }
+            VectorMath.addScaled(pe + p * size, by: s, into: x + r * size, count: size)  // exact at s = 1
         }
     }
 
@@ -94,12 +90,7 @@ public struct PositionalEmbedding: Sendable {
         guard let table else { return }
         let g = params.gradient(table), s = learnedScale
         for r in 0..<rows {
-            let row = g + Int(positions[r]) * size
-            if s == 1 {
-                VectorMath.add(dx + r * size, into: row, count: size)
-            } else {
-                VectorMath.addScaled(dx + r * size, by: s, into: row, count: size)
-            }
+            VectorMath.addScaled(dx + r * size, by: s, into: g + Int(positions[r]) * size, count: size)
         }
     }
 }

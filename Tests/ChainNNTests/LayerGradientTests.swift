@@ -218,64 +218,44 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testLearnedPositionalEmbeddingGradient() {
-        var layout = ParameterLayout()
-        let pe = PositionalEmbedding("pos", kind: .learned, maxPositions: 6, size: 4, layout: &layout)
-        let store = ParameterStore(layout: layout)
-        store.initialize(Philox(seed: 20))
-        let positions: [Int32] = [5, 0, 5, 2]
-        let base = TestData.tensor([4, 4], seed: 21), x = Tensor(shape: [4, 4])
-        let w = TestData.gaussian(16, seed: 22)
-        func loss() -> Double {
-            x.copy(from: base)
-            positions.withUnsafeBufferPointer { pe.forward(x.pointer, positions: $0.baseAddress!, rows: 4, store) }
-            return TestData.weightedSum(x.pointer, w)
-        }
-        _ = loss()
-        w.withUnsafeBufferPointer { dy in
-            positions.withUnsafeBufferPointer {
-                pe.backward(dy.baseAddress!, positions: $0.baseAddress!, rows: 4, store)
-            }
-        }
-        let r = checker.checkParameters(store, perParameter: 24, loss: loss)
-        XCTAssertTrue(r.passed, "\(r)")
-        // Unused rows get exactly zero gradient; a repeated position gets the sum.
-        let g = store.gradient(pe.table!)
-        for c in 0..<4 {
-            XCTAssertEqual(g[1 * 4 + c], 0); XCTAssertEqual(g[5 * 4 + c], w[c] + w[8 + c], accuracy: 1e-6)
-        }
-    }
-
-    func testScaledLearnedPositionalEmbedding() {
         // PE = s·θ: the forward adds s·θ[p], the gradient is s·dy, and tableValues is s·θ.
-        var layout = ParameterLayout()
-        let pe = PositionalEmbedding("pos", kind: .learned, maxPositions: 6, size: 4, scale: 3, layout: &layout)
-        let store = ParameterStore(layout: layout)
-        store.initialize(Philox(seed: 23))
-        let theta = Array(UnsafeBufferPointer(start: store.value(pe.table!), count: 24))
-        let positions: [Int32] = [4, 1, 4]
-        let base = TestData.tensor([3, 4], seed: 24), x = Tensor(shape: [3, 4])
-        let w = TestData.gaussian(12, seed: 25)
-        func loss() -> Double {
-            x.copy(from: base)
-            positions.withUnsafeBufferPointer { pe.forward(x.pointer, positions: $0.baseAddress!, rows: 3, store) }
-            return TestData.weightedSum(x.pointer, w)
-        }
-        _ = loss()
-        for r in 0..<3 {
+        for scale: Float in [1, 3] {
+            var layout = ParameterLayout()
+            let pe = PositionalEmbedding(
+                "pos", kind: .learned, maxPositions: 6, size: 4, scale: scale, layout: &layout)
+            let store = ParameterStore(layout: layout)
+            store.initialize(Philox(seed: 20))
+            let theta = Array(UnsafeBufferPointer(start: store.value(pe.table!), count: 24))
+            let positions: [Int32] = [5, 0, 5, 2]
+            let base = TestData.tensor([4, 4], seed: 21), x = Tensor(shape: [4, 4])
+            let w = TestData.gaussian(16, seed: 22)
+            func loss() -> Double {
+                x.copy(from: base)
+                positions.withUnsafeBufferPointer { pe.forward(x.pointer, positions: $0.baseAddress!, rows: 4, store) }
+                return TestData.weightedSum(x.pointer, w)
+            }
+            _ = loss()
+            for r in 0..<4 {
+                for c in 0..<4 {
+                    let expected = base[r * 4 + c] + scale * theta[Int(positions[r]) * 4 + c]
+                    XCTAssertEqual(x[r * 4 + c], expected, accuracy: 1e-6, "scale \(scale)")
+                }
+            }
+            XCTAssertEqual(pe.tableValues(store), theta.map { scale * $0 }, "scale \(scale)")
+            w.withUnsafeBufferPointer { dy in
+                positions.withUnsafeBufferPointer {
+                    pe.backward(dy.baseAddress!, positions: $0.baseAddress!, rows: 4, store)
+                }
+            }
+            let r = checker.checkParameters(store, perParameter: 24, loss: loss)
+            XCTAssertTrue(r.passed, "scale \(scale): \(r)")
+            // Unused rows get exactly zero gradient; a repeated position gets the (scaled) sum.
+            let g = store.gradient(pe.table!)
             for c in 0..<4 {
-                XCTAssertEqual(x[r * 4 + c], base[r * 4 + c] + 3 * theta[Int(positions[r]) * 4 + c], accuracy: 1e-6)
+                XCTAssertEqual(g[1 * 4 + c], 0)
+                XCTAssertEqual(g[5 * 4 + c], scale * (w[c] + w[8 + c]), accuracy: 1e-6 * scale, "scale \(scale)")
             }
         }
-        XCTAssertEqual(pe.tableValues(store), theta.map { 3 * $0 })
-        w.withUnsafeBufferPointer { dy in
-            positions.withUnsafeBufferPointer {
-                pe.backward(dy.baseAddress!, positions: $0.baseAddress!, rows: 3, store)
-            }
-        }
-        let r = checker.checkParameters(store, perParameter: 24, loss: loss)
-        XCTAssertTrue(r.passed, "\(r)")
-        let g = store.gradient(pe.table!)
-        for c in 0..<4 { XCTAssertEqual(g[4 * 4 + c], 3 * (w[c] + w[8 + c]), accuracy: 1e-5) }
     }
 
     func testSinusoidalTable() {
