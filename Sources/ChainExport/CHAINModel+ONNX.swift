@@ -29,7 +29,8 @@ extension CHAINModel {
         let features = g.input(
             "features", elementType: .float, shape: [.symbol("videos"), .symbol("frames"), .size(f)],
             doc: "per-frame CNN features of each video")
-        let (frames, positions) = g.sequences(of: features, views: views, featureSize: f)
+        let (frames, positions) = g.sequences(
+            of: features, views: views, featureSize: f, positionIndex: config.positionIndex)
         let hidden = g.encoder(frames, positions: positions, encoder, store, name: "encoder")
         let h = g.hashValues(hidden, input: frames, hash, store, name: "hash")
         let perFrame: String
@@ -81,8 +82,12 @@ extension CHAINModel {
 extension ONNXGraph {
     /// The video's frames as k interleaved sequences, (N, k, L, F) with L = ⌊T/k⌋ (frames
     /// j, j+k, j+2k, … for j < k; the last T − k·L frames are not read), and each frame's
-    /// position in the video, (k, L) int64 — as `CHAINModel.Encoding(views:)`.
-    mutating func sequences(of features: String, views k: Int, featureSize f: Int) -> (String, String) {
+    /// position in the video, (k, L) int64 — as `CHAINModel.Encoding(views:)`. With
+    /// `PositionIndex.stretched` (and k > 1) every sequence's i-th frame sits at
+    /// round(i·(T−1)/(L−1)) instead of i·k + j: each interleaved sequence spans the video.
+    mutating func sequences(
+        of features: String, views k: Int, featureSize f: Int, positionIndex: PositionIndex
+    ) -> (String, String) {
         let shape = node("Shape", [features], output: "input.shape")
         let frames = node("Gather", [shape, constant("input.frame_axis", int64s: [1], shape: [])], output: "input.T")
         let zero = constant("input.zero", int64s: [0], shape: []), one = constant("input.one", int64s: [1], shape: [])
@@ -114,6 +119,9 @@ extension ONNXGraph {
             [.int("axis", 0)], output: "input.by_view_shape")
         let byFrame = node("Reshape", [read, byFrameShape], output: "input.by_frame")  // (N, L, k, F)
         let x = node("Transpose", [byFrame], [.ints("perm", [0, 2, 1, 3])], output: "input.sequences")
+        if positionIndex == .stretched {
+            return (x, stretchedPositions(frames: frames, length: length, views: k, zero: zero, one: one))
+        }
         let index = node("Range", [zero, used, one], output: "input.frame_index")
         let indexShape = node(
             "Concat", [lengthVector, constant("input.views_vector", int64s: [Int64(k)], shape: [1])],
@@ -121,6 +129,28 @@ extension ONNXGraph {
         let grid = node("Reshape", [index, indexShape], output: "input.index_grid")  // (L, k): i·k + j
         let positions = node("Transpose", [grid], [.ints("perm", [1, 0])], output: "input.positions")
         return (x, positions)
+    }
+
+    /// (k, L) int64: round(i·(T−1)/(L−1)) for every row, in integers as `PositionIndex`:
+    /// ⌊(2i(T−1) + L−1) / max(1, 2(L−1))⌋ (0 when L = 1).
+    mutating func stretchedPositions(
+        frames: String, length: String, views k: Int, zero: String, one: String
+    ) -> String {
+        let two = constant("stretch.two", int64s: [2], shape: [])
+        let i = node("Range", [zero, length, one], output: "stretch.i")
+        let last = node("Sub", [frames, one], output: "stretch.T_minus_1")
+        let gaps = node("Sub", [length, one], output: "stretch.L_minus_1")
+        let doubled = node("Mul", [i, two], output: "stretch.2i")
+        let scaled = node("Mul", [doubled, last], output: "stretch.2i_T_minus_1")
+        let numerator = node("Add", [scaled, gaps], output: "stretch.numerator")
+        let doubledGaps = node("Mul", [gaps, two], output: "stretch.2_L_minus_1")
+        let denominator = node("Max", [doubledGaps, one], output: "stretch.denominator")
+        let row = node("Div", [numerator, denominator], output: "stretch.row")  // (L)
+        let views = constant("stretch.views_vector", int64s: [Int64(k)], shape: [1])
+        let lengthVector = node(
+            "Unsqueeze", [length, constant("stretch.axis0", int64s: [0], shape: [1])], output: "stretch.L_vector")
+        let shape = node("Concat", [views, lengthVector], [.int("axis", 0)], output: "stretch.shape")
+        return node("Expand", [row, shape], output: "input.positions")
     }
 
     /// code (N, bits) ≥ 0 as bits packed most significant first into (N, ⌈bits/8⌉) uint8:

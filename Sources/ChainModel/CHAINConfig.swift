@@ -26,6 +26,9 @@ public struct CHAINConfig: Sendable, Equatable {
     /// The frame encoder (F → d, positions, blocks, final LayerNorm). `maxPositions` is
     /// T_max, the longest video; the order head has that many outputs.
     public var encoder: EncoderConfig
+    /// Which position each frame of a view is embedded at: its frame index, or the view's
+    /// span stretched over the video (`PositionIndex`; chain mode).
+    public var positionIndex = PositionIndex.frame
     /// Code length.
     public var bits: Int
     /// Whether the hash layer also reads the input features (PCA-initialised; `InputShortcut`).

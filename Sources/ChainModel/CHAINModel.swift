@@ -50,9 +50,9 @@ public struct CHAINModel: Sendable {
     /// Buffers for encoding batches of up to `maxBatch` videos of `frames` frames.
     ///
     /// With `views` = k > 1 a video is encoded as k interleaved sequences (frames j, j+k,
-    /// j+2k, … for j < k, ⌊T/k⌋ frames each, at their original positions), closer to the
-    /// L-frame views training sees than one sequence of all T frames; the code is the sign of
-    /// the mean of all their frame codes.
+    /// j+2k, … for j < k, ⌊T/k⌋ frames each, at the positions `config.positionIndex` gives
+    /// them, as in training), closer to the L-frame views training sees than one sequence of
+    /// all T frames; the code is the sign of the mean of all their frame codes.
     public final class Encoding: @unchecked Sendable {
         let encoder: TransformerEncoder.Activations
         let hash: HashLayer.Activations
@@ -105,6 +105,12 @@ public struct CHAINModel: Sendable {
                         (e.gathered.pointer + (v * length + i) * f).update(
                             from: features + (v * e.frames + frame) * f, count: f)
                         positions[v * length + i] = Int32(frame)
+                    }
+                }
+                positions.withUnsafeMutableBufferPointer { p in
+                    for v in 0..<batch {
+                        let row = p.baseAddress! + v * length
+                        config.positionIndex.positions(of: row, count: length, videoFrames: e.frames, into: row)
                     }
                 }
                 input = UnsafePointer(e.gathered.pointer)

@@ -30,9 +30,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// learned table's (PE = s·θ, θ from N(0, 0.02²): s times larger at the start and, under
         /// Adam, s times faster to train).
         public var positionScale: Double = 1
+        /// Chain mode: the position each frame of a view is embedded at, its index in the video
+        /// (frame) or the view's span stretched over the video (stretched; `PositionIndex`).
+        public var positionIndex = PositionIndex.frame
         enum CodingKeys: String, CodingKey {
             case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout
             case inputShortcut = "input_shortcut", positions, positionScale = "position_scale"
+            case positionIndex = "position_index"
         }
     }
 
@@ -273,6 +277,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         "objectives.order_target": OrderTarget.allCases.map(\.rawValue),
         "model.input_shortcut": InputShortcut.allCases.map(\.rawValue),
         "model.positions": PositionalEncoding.allCases.map(\.rawValue),
+        "model.position_index": PositionIndex.allCases.map(\.rawValue),
         "evaluation.pooling": CodePooling.allCases.map(\.rawValue),
         "objectives.scene_clustering": SceneChangeForm.Clustering.allCases.map(\.rawValue),
         "objectives.scene_negatives": SceneChangeForm.Negatives.allCases.map(\.rawValue),
@@ -355,6 +360,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try require(
             model.positionScale > 0, "model.position_scale must be positive (got \(model.positionScale))")
         try require(
+            model.mode == .chain || model.positionIndex == .frame,
+            "model.position_index stretched is for chain mode (ConMH's decoder places frames by their index)")
+        try require(
             objectives.temperature > 0, "objectives.temperature must be positive (got \(objectives.temperature))")
         try require(
             objectives.debias >= 0 && objectives.debias < 1,
@@ -414,6 +422,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             c.orderShuffled = Float(objectives.orderShuffled)
             c.reversedNegatives = objectives.reversedNegatives
             c.inputShortcut = model.inputShortcut
+            c.positionIndex = model.positionIndex
             c.sceneWeight = Float(objectives.sceneWeight)
             c.scene.temperature = Float(objectives.sceneTemperature)
             c.sceneOnBothViews = objectives.sceneViews == 2
@@ -486,12 +495,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
         legacy.model.inputShortcut = .none
         legacy.model.positions = .learned
         legacy.model.positionScale = 1
+        legacy.model.positionIndex = .frame
         let flat = legacy.flattened
         let keys = [
             "views.mask_ratio", "objectives.scene_clustering", "objectives.scene_negatives",
             "objectives.scene_targets", "views.augmented_copies", "objectives.order_target",
             "model.input_shortcut", "objectives.order_shuffled", "objectives.reversed_negatives", "model.positions",
-            "model.position_scale",
+            "model.position_scale", "model.position_index",
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0, flat[$0] ?? "") })
     }()

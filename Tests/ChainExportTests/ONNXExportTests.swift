@@ -27,7 +27,7 @@ final class ONNXExportTests: XCTestCase {
     static func model(
         bits: Int, frames: Int = 8, features: Int = 24, placement: NormPlacement = .pre,
         positional: PositionalEncoding = .learned, positionScale: Float = 1, shortcut: InputShortcut = .none,
-        seed: UInt64 = 3
+        positionIndex: PositionIndex = .frame, seed: UInt64 = 3
     ) -> CHAINModel {
         var c = CHAINConfig(
             featureSize: features, maxFrames: frames, bits: bits, modelSize: 32, layers: 2, heads: 4, ffnSize: 48,
@@ -37,6 +37,7 @@ final class ONNXExportTests: XCTestCase {
         c.encoder.positionScale = positionScale
         c.encoder.headSize = 6  // heads·headSize = 24 ≠ d = 32, as ConMH's shapes
         c.inputShortcut = shortcut
+        c.positionIndex = positionIndex
         let m = CHAINModel(config: c, seed: seed)
         var rng = Philox(seed: seed).split("perturb")
         let v = m.store.values.pointer
@@ -125,6 +126,8 @@ final class ONNXExportTests: XCTestCase {
             ("shortcut_two_views_64", Self.model(bits: 64, shortcut: .pca), 2, .activations, [8, 7]),
             ("pre_learned_scaled_32", Self.model(bits: 32, positionScale: 10), 1, .codes, [8]),
             ("three_views_20_bits", Self.model(bits: 20, shortcut: .pcaFixed), 3, .codes, [8, 6]),
+            ("stretched_two_views_32", Self.model(bits: 32, positionIndex: .stretched), 2, .codes, [8, 5, 3]),
+            ("stretched_one_view_32", Self.model(bits: 32, positionIndex: .stretched), 1, .codes, [8]),
         ]
         for (name, model, views, pooling, frameCounts) in cases {
             for frames in frameCounts {

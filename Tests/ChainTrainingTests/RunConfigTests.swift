@@ -41,6 +41,7 @@ final class RunConfigTests: XCTestCase {
         let choices = [
             "model.mode": "conmh", "training.loading": "stream", "objectives.order_target": "position",
             "model.input_shortcut": "pca", "evaluation.pooling": "activations", "model.positions": "sinusoidal",
+            "model.position_index": "stretched",
             "objectives.scene_clustering": "features",
             "objectives.scene_negatives": "batch", "objectives.scene_targets": "other_view",
         ]
@@ -169,7 +170,7 @@ final class RunConfigTests: XCTestCase {
             message { try RunConfig.resolve(path: nil, overrides: ["model.bitz=3"]) }
                 .contains(
                     "unknown key 'model.bitz' (valid here: bits, dropout, ffn, head_size, heads, input_shortcut, "
-                        + "layers, mode, position_scale, positions, width)"))
+                        + "layers, mode, position_index, position_scale, positions, width)"))
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.bits=abc"]) }
                 .contains("'model.bits' must be an integer (got text 'abc')"))
@@ -185,6 +186,16 @@ final class RunConfigTests: XCTestCase {
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.mode=vae"]) }.contains(
                 "model.mode must be chain or conmh (got vae)"))
+        XCTAssertTrue(
+            message { try RunConfig.resolve(path: nil, overrides: ["model.position_index=slot"]) }.contains(
+                "model.position_index must be frame or stretched (got slot)"))
+        XCTAssertTrue(
+            message {
+                try RunConfig.resolve(path: nil, overrides: ["model.mode=conmh", "model.position_index=stretched"])
+            }.contains("model.position_index stretched is for chain mode"))
+        XCTAssertEqual(
+            try RunConfig.resolve(path: nil, overrides: ["model.position_index=stretched"])
+                .chainConfig(frames: 20, featureSize: 8).positionIndex, .stretched)
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.heads=3"]) }.contains(
                 "not divisible by model.heads 3"))

@@ -112,6 +112,13 @@ public final class CHAINStep: TrainingStep {
         Array(UnsafeBufferPointer(start: context.views[view].features.pointer, count: rows))
     }
 
+    /// View 0 or 1's rows from the last run: each one's frame index in its video, and the
+    /// position the encoder embedded it at (`PositionIndex`), [batch·L] each.
+    public func viewPositions(view: Int) -> (frames: [Int32], embedded: [Int32]) {
+        let v = context.views[view], rows = context.batch.count * v.length
+        return (Array(v.positions[..<rows]), Array(v.encoderPositions[..<rows]))
+    }
+
     /// The hash layer's activations h of view 0 or 1 from the last run, [batch·L, bits]
     /// (what scene segmentation clusters).
     public func hashActivations(view: Int) -> UnsafePointer<Float> {

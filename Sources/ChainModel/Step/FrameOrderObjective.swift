@@ -8,10 +8,11 @@ import ChainNumerics
 /// (`OrderTarget.position`: over the first T outputs). Cross-entropy, the global mean over
 /// the frames asked.
 ///
-/// `shuffled` = 1 moves every frame and the positions are the slots 0…L−1: nothing tells
-/// where a frame belongs but its content. Below 1, m = max(2, round(shuffled·L)) random slots
-/// pass their frames round a random cycle (every chosen frame moves); all frames keep the
-/// positions of their slots as the views see them (the slots' original frame indices), so the
+/// `shuffled` = 1 moves every frame and the positions are the slots 0…L−1 (with
+/// `PositionIndex.stretched`, round(s·(T−1)/(L−1))): nothing tells where a frame belongs but
+/// its content. Below 1, m = max(2, round(shuffled·L)) random slots pass their frames round
+/// a random cycle (every chosen frame moves); all frames keep the positions of their slots
+/// as view 0's encoder saw them (`ViewPass.encoderPositions`), so the
 /// m moved frames sit at wrong positions among correctly placed ones, and only they are asked.
 /// On videos whose reversal is another valid video (shots' classes), a shuffled bag cannot say
 /// which end came first; against the unmoved frames it can.
@@ -71,6 +72,12 @@ final class FrameOrderObjective: TrainingObjective {
         let rows = batch * l
         askedRows.removeAll(keepingCapacity: true)
         askedTargets.removeAll(keepingCapacity: true)
+        // All frames moved: slot s is embedded where the views embed the s-th of L frames.
+        var slotPositions = (0..<Int32(l)).map { $0 }
+        slotPositions.withUnsafeMutableBufferPointer {
+            model.config.positionIndex.positions(
+                of: $0.baseAddress!, count: l, videoFrames: step.batch.frames, into: $0.baseAddress!)
+        }
         for v in 0..<batch {
             let source = sources(&step.streams[v])  // slot s shows the view's frame source[s]
             for s in 0..<l {
@@ -78,7 +85,7 @@ final class FrameOrderObjective: TrainingObjective {
                 (embedded.pointer + (v * l + s) * d).update(
                     from: view.projected.pointer + sourceRow[v * l + s] * d,
                     count: d)
-                positions[v * l + s] = shuffled == 1 ? Int32(s) : view.positions[v * l + s]
+                positions[v * l + s] = shuffled == 1 ? slotPositions[s] : view.encoderPositions[v * l + s]
                 if shuffled == 1 || source[s] != s {
                     askedRows.append(v * l + s)
                     askedTargets.append(target == .rank ? Int32(source[s]) : view.positions[v * l + source[s]])

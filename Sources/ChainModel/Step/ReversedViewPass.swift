@@ -58,7 +58,7 @@ final class ReversedViewPass {
             if f > 0 { (features.pointer + r * f).update(from: view.features.pointer + source * f, count: f) }
         }
         // Slot s keeps view 0's position for slot s: the positions are view 0's own.
-        let out = view.positions.withUnsafeBufferPointer {
+        let out = view.encoderPositions.withUnsafeBufferPointer {
             model.encoder.forward(
                 embedded: embedded.pointer, positions: $0.baseAddress!, batch: batch, encoder,
                 model.store, rng: &step.rng, training: true)
@@ -82,7 +82,7 @@ final class ReversedViewPass {
         model.hash.backward(
             hidden, dCodes.pointer, dHidden.pointer, rows: rows, hash, model.store,
             input: features.count > 0 ? UnsafePointer(features.pointer) : nil)
-        view.positions.withUnsafeBufferPointer {
+        view.encoderPositions.withUnsafeBufferPointer {
             model.encoder.backward(
                 dEmbedded: dEmbedded.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
                 encoder, model.store)

@@ -19,7 +19,9 @@ extension StepContext {
     func runObjectives(_ objectives: [TrainingObjective], profile: StepProfile?) -> StepLosses {
         var losses = StepLosses()
         timed("encoder forward", profile) {
-            for view in views { view.forward(model, batch: batch.count, rng: &rng, workers: workers) }
+            for view in views {
+                view.forward(model, batch: batch.count, frames: batch.frames, rng: &rng, workers: workers)
+            }
         }
         for objective in objectives { timed(objective.phase, profile) { objective.forward(self, &losses) } }
         for objective in objectives { timed(objective.phase, profile) { objective.backward(self) } }

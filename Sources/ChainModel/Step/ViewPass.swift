@@ -17,8 +17,11 @@ public final class ViewPass {
     let maxBatch: Int
     /// [maxBatch·length, F] the view's input features.
     public let features: Tensor
-    /// [maxBatch·length] each row's position (its frame index in the video).
+    /// [maxBatch·length] each row's frame index in the video (what the objectives read).
     var positions: [Int32]
+    /// [maxBatch·length] the position the encoder embeds each row at: `positions` mapped by
+    /// the model's `PositionIndex` in `forward` (the frame index itself by default).
+    private(set) var encoderPositions: [Int32]
     let encoder: TransformerEncoder.Activations
     let hash: HashLayer.Activations
     /// [maxBatch·length, bits] frame codes and their gradient; dNormalized: the gradient of h.
@@ -38,6 +41,7 @@ public final class ViewPass {
         self.keepsProjection = keepsProjection
         features = Tensor(shape: [rows, c.encoder.inputSize])
         positions = [Int32](repeating: 0, count: rows)
+        encoderPositions = positions
         encoder = TransformerEncoder.Activations(model.encoder, maxBatch: maxBatch, seqLen: length, workers: workers)
         hash = HashLayer.Activations(model.hash, maxRows: rows)
         codes = Tensor(shape: [rows, c.bits])
@@ -51,13 +55,22 @@ public final class ViewPass {
     /// Rows in use: batch · length.
     var rows: Int { batch * length }
 
-    /// Encoder then hash layer on `batch` videos of `features`/`positions`; clears the code
-    /// gradients for the objectives.
-    func forward(_ model: CHAINModel, batch: Int, rng: inout Philox, workers: Int) {
+    /// Encoder then hash layer on `batch` videos of `features`/`positions` (frame indices
+    /// into videos of `frames` frames); clears the code gradients for the objectives.
+    func forward(_ model: CHAINModel, batch: Int, frames: Int, rng: inout Philox, workers: Int) {
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         self.batch = batch
-        let rows = self.rows
-        let hidden = positions.withUnsafeBufferPointer { p in
+        let rows = self.rows, l = length, index = model.config.positionIndex
+        positions.withUnsafeBufferPointer { frameIndex in
+            encoderPositions.withUnsafeMutableBufferPointer { out in
+                for v in 0..<batch {
+                    index.positions(
+                        of: frameIndex.baseAddress! + v * l, count: l, videoFrames: frames,
+                        into: out.baseAddress! + v * l)
+                }
+            }
+        }
+        let hidden = encoderPositions.withUnsafeBufferPointer { p in
             if keepsProjection {
                 model.encoder.projection.forward(
                     features.pointer, projected.pointer, rows: rows, model.store,
@@ -85,7 +98,7 @@ public final class ViewPass {
         model.hash.backward(
             encoder.output.pointer, dCodes.pointer, dHidden.pointer, rows: rows, hash, model.store,
             dNormalized: dNormalized.pointer, input: shortcutInput(model))
-        positions.withUnsafeBufferPointer {
+        encoderPositions.withUnsafeBufferPointer {
             if keepsProjection {
                 model.encoder.backward(
                     dEmbedded: dProjected.pointer, positions: $0.baseAddress!, dOutput: dHidden.pointer,
