@@ -527,38 +527,15 @@ final class CHAINModelTests: XCTestCase {
     /// mean of all twelve frame codes.
     func testInterleavedViewsEncodeEachSubsequenceAtItsPositions() {
         let model = CHAINModel(config: smallConfig(), seed: 7)
-        let frames = 12, batch = 2, views = 3, length = 4, f = 10
-        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: f, classes: 2, seed: 9)
+        let frames = 12, batch = 2, views = 3
+        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 2, seed: 9)
         let e = CHAINModel.Encoding(model, maxBatch: batch, frames: frames, views: views)
         let codes = Tensor(shape: [batch, 8])
         videos.withUnsafeBufferPointer { model.encode($0.baseAddress!, batch: batch, e, codes: codes.pointer) }
-        var sums = [Float](repeating: 0, count: batch * 8)
-        var rng = Philox(seed: 0)
-        let acts = TransformerEncoder.Activations(model.encoder, maxBatch: batch, seqLen: length)
-        let hashActs = HashLayer.Activations(model.hash, maxRows: batch * length)
-        let frameCodes = Tensor(shape: [batch * length, 8])
-        for view in 0..<views {
-            var input: [Float] = [], positions: [Int32] = []
-            for v in 0..<batch {
-                for i in 0..<length {
-                    let frame = view + i * views
-                    input += videos[((v * frames + frame) * f)..<((v * frames + frame + 1) * f)]
-                    positions.append(Int32(frame))
-                }
-            }
-            input.withUnsafeBufferPointer { x in
-                positions.withUnsafeBufferPointer { p in
-                    let h = model.encoder.forward(
-                        x.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
-                        rng: &rng, training: false)
-                    model.hash.forward(h, frameCodes.pointer, rows: batch * length, hashActs, model.store)
-                }
-            }
-            for v in 0..<batch {
-                for i in 0..<length { for b in 0..<8 { sums[v * 8 + b] += frameCodes[(v * length + i) * 8 + b] } }
-            }
+        let expected = interleavedCodesByHand(model, videos: videos, batch: batch, frames: frames, views: views) {
+            i, j in Int32(j + i * views)
         }
-        XCTAssertEqual(codes.toArray(), sums.map { $0 < 0 ? -1 : 1 })
+        XCTAssertEqual(codes.toArray(), expected)
     }
 }
 

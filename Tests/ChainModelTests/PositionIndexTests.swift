@@ -114,43 +114,18 @@ final class PositionIndexTests: XCTestCase {
         let table = model.store.value(model.encoder.positional.table!)
         var g = Philox(seed: 8)
         for i in 0..<(12 * 16) { table[i] = 2 * g.nextGaussian() }
-        let frames = 12, batch = 2, views = 3, length = 4, f = 10
-        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: f, classes: 2, seed: 9)
+        let frames = 12, batch = 2, views = 3
+        let videos = SyntheticVideos.make(videos: batch, frames: frames, featureSize: 10, classes: 2, seed: 9)
         let e = CHAINModel.Encoding(model, maxBatch: batch, frames: frames, views: views)
         let codes = Tensor(shape: [batch, 8])
         videos.withUnsafeBufferPointer { model.encode($0.baseAddress!, batch: batch, e, codes: codes.pointer) }
-        let acts = TransformerEncoder.Activations(model.encoder, maxBatch: batch, seqLen: length)
-        let hashActs = HashLayer.Activations(model.hash, maxRows: batch * length)
-        let frameCodes = Tensor(shape: [batch * length, 8])
-        /// The code with sequence j's i-th frame at position(i, j), by hand.
-        func expected(_ position: (Int, Int) -> Int32) -> [Float] {
-            var sums = [Float](repeating: 0, count: batch * 8)
-            var rng = Philox(seed: 0)
-            for view in 0..<views {
-                var input: [Float] = [], p: [Int32] = []
-                for v in 0..<batch {
-                    for i in 0..<length {
-                        let frame = view + i * views
-                        input += videos[((v * frames + frame) * f)..<((v * frames + frame + 1) * f)]
-                        p.append(position(i, view))
-                    }
-                }
-                input.withUnsafeBufferPointer { x in
-                    p.withUnsafeBufferPointer { p in
-                        let h = model.encoder.forward(
-                            x.baseAddress!, positions: p.baseAddress!, batch: batch, acts, model.store,
-                            rng: &rng, training: false)
-                        model.hash.forward(h, frameCodes.pointer, rows: batch * length, hashActs, model.store)
-                    }
-                }
-                for v in 0..<batch {
-                    for i in 0..<length { for b in 0..<8 { sums[v * 8 + b] += frameCodes[(v * length + i) * 8 + b] } }
-                }
-            }
-            return sums.map { $0 < 0 ? -1 : 1 }
-        }
         let stretched: [Int32] = [0, 4, 7, 11]  // i·11/3 = 0, 3.67, 7.33, 11
-        let atStretched = expected { i, _ in stretched[i] }, atFrames = expected { i, j in Int32(j + i * views) }
+        let atStretched = interleavedCodesByHand(model, videos: videos, batch: batch, frames: frames, views: views) {
+            i, _ in stretched[i]
+        }
+        let atFrames = interleavedCodesByHand(model, videos: videos, batch: batch, frames: frames, views: views) {
+            i, j in Int32(j + i * views)
+        }
         XCTAssertEqual(codes.toArray(), atStretched)
         XCTAssertNotEqual(atStretched, atFrames, "the fixture cannot tell the two position sets apart")
     }
