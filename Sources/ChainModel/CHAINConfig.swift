@@ -27,7 +27,8 @@ public struct CHAINConfig: Sendable, Equatable {
     /// T_max, the longest video; the order head has that many outputs.
     public var encoder: EncoderConfig
     /// Which position each frame of a view is embedded at: its frame index, or the view's
-    /// span stretched over the video (`PositionIndex`; chain mode).
+    /// span stretched over the video (`PositionIndex`; chain mode). The model's own default is
+    /// the index; the training default (`RunConfig`, configs/demo.yaml) is stretched.
     public var positionIndex = PositionIndex.frame
     /// Code length.
     public var bits: Int
@@ -51,8 +52,8 @@ public struct CHAINConfig: Sendable, Equatable {
     /// Whether view 0 played backwards joins the contrastive batch as a negative
     /// (`ReversedViewPass`): the order asked of the code, not of a head.
     public var reversedNegatives = false
-    /// Task 3: scene-change regularisation (β). Off by default: on mmnist it lowered mAP at
-    /// every K in every setting tried (docs/method.md, ablation); set β > 0 to use it.
+    /// Task 3: scene-change regularisation (β). Off in a bare `CHAINConfig`; the training
+    /// default (`RunConfig`) is β = 0.5 with video negatives (docs/method.md).
     public var sceneWeight: Float
     public var scene: PrototypeLoss
     public var scenes: SceneSegmentation

@@ -31,8 +31,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// Adam, s times faster to train).
         public var positionScale: Double = 1
         /// Chain mode: the position each frame of a view is embedded at, its index in the video
-        /// (frame) or the view's span stretched over the video (stretched; `PositionIndex`).
-        public var positionIndex = PositionIndex.frame
+        /// (frame) or the view's span stretched over the video (stretched, the default;
+        /// `PositionIndex`). ConMH mode ignores it: its decoder places frames by their index.
+        public var positionIndex = PositionIndex.stretched
         enum CodingKeys: String, CodingKey {
             case mode, bits, width, layers, heads, headSize = "head_size", ffn, dropout
             case inputShortcut = "input_shortcut", positions, positionScale = "position_scale"
@@ -359,9 +360,6 @@ public struct RunConfig: Codable, Equatable, Sendable {
             views.maskRatio >= 0 && views.maskRatio < 1, "views.mask_ratio must be in [0, 1) (got \(views.maskRatio))")
         try require(
             model.positionScale > 0, "model.position_scale must be positive (got \(model.positionScale))")
-        try require(
-            model.mode == .chain || model.positionIndex == .frame,
-            "model.position_index stretched is for chain mode (ConMH's decoder places frames by their index)")
         try require(
             objectives.temperature > 0, "objectives.temperature must be positive (got \(objectives.temperature))")
         try require(

@@ -41,7 +41,7 @@ final class RunConfigTests: XCTestCase {
         let choices = [
             "model.mode": "conmh", "training.loading": "stream", "objectives.order_target": "position",
             "model.input_shortcut": "pca", "evaluation.pooling": "activations", "model.positions": "sinusoidal",
-            "model.position_index": "stretched",
+            "model.position_index": "frame",
             "objectives.scene_clustering": "features",
             "objectives.scene_negatives": "batch", "objectives.scene_targets": "other_view",
         ]
@@ -189,13 +189,17 @@ final class RunConfigTests: XCTestCase {
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.position_index=slot"]) }.contains(
                 "model.position_index must be frame or stretched (got slot)"))
-        XCTAssertTrue(
-            message {
-                try RunConfig.resolve(path: nil, overrides: ["model.mode=conmh", "model.position_index=stretched"])
-            }.contains("model.position_index stretched is for chain mode"))
+        // Chain mode embeds views stretched by default and by frame index on request; ConMH
+        // mode ignores the key (its decoder places frames by their index).
         XCTAssertEqual(
-            try RunConfig.resolve(path: nil, overrides: ["model.position_index=stretched"])
-                .chainConfig(frames: 20, featureSize: 8).positionIndex, .stretched)
+            try RunConfig.resolve(path: nil, overrides: []).chainConfig(frames: 20, featureSize: 8).positionIndex,
+            .stretched)
+        XCTAssertEqual(
+            try RunConfig.resolve(path: nil, overrides: ["model.position_index=frame"])
+                .chainConfig(frames: 20, featureSize: 8).positionIndex, .frame)
+        XCTAssertEqual(
+            try RunConfig.resolve(path: nil, overrides: ["model.mode=conmh"])
+                .chainConfig(frames: 20, featureSize: 8).positionIndex, .frame)
         XCTAssertTrue(
             message { try RunConfig.resolve(path: nil, overrides: ["model.heads=3"]) }.contains(
                 "not divisible by model.heads 3"))
