@@ -29,6 +29,8 @@ struct ChainStep: ParsableCommand {
     var inputShortcut = InputShortcut.none
     @Flag(help: "View 0 played backwards as contrastive negatives (objectives.reversed_negatives).")
     var reversedNegatives = false
+    @Option(help: "Where a view's frames are embedded: frame (their indices) or stretched (the default config's).")
+    var positionIndex = PositionIndex.frame
     @Option(help: "Compute threads per rank.") var threads = 1
     @Option(help: "Timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 2
@@ -50,6 +52,7 @@ struct ChainStep: ParsableCommand {
         config.orderWeight = orderWeight
         config.inputShortcut = inputShortcut
         config.reversedNegatives = reversedNegatives
+        config.positionIndex = positionIndex
         let model = CHAINModel(config: config, seed: 1)
         let optimizer = AdamW(model.store)
         optimizer.workers = threads
@@ -85,6 +88,7 @@ struct ChainStep: ParsableCommand {
                 + "\(layers) blocks, \(bits) bits, α=\(orderWeight), "
                 + "β=\(sceneWeight) (\(sceneNegatives.rawValue) negatives), "
                 + "shortcut \(inputShortcut.rawValue), reversed negatives \(reversedNegatives ? "on" : "off"), "
+                + "positions \(positionIndex.rawValue), "
                 + "\(threads) thread(s) per rank, "
                 + "\(model.store.parameterCount) parameters")
         print(

@@ -1,0 +1,5 @@
+import ArgumentParser
+import ChainModel
+
+/// `--position-index frame|stretched`.
+extension PositionIndex: ExpressibleByArgument {}
